@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FlexpassConfig(AppConfig):
+    name = "flexpass"
+    verbose_name = "FlexPass platform"

@@ -1,0 +1,8 @@
+from django.conf import settings
+
+
+def site(request):
+    return {
+        "EMBEDDED": settings.EMBEDDED,
+        "GOOGLE_LOGIN_ENABLED": bool(settings.GOOGLE_CLIENT_ID),
+    }

@@ -1,0 +1,3 @@
+"""Every WebSocket route, one consumer per live concern."""
+
+websocket_urlpatterns: list = []
