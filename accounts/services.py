@@ -27,7 +27,9 @@ def profile_ensure(*, user: User, referral_code: str = "") -> Profile:
     referrer = None
     if referral_code:
         referrer = (
-            User.objects.filter(profile__referral_code=referral_code.strip().upper(), is_active=True)
+            User.objects.filter(
+                profile__referral_code=referral_code.strip().upper(), is_active=True
+            )
             .exclude(pk=user.pk)
             .first()
         )
@@ -43,9 +45,7 @@ def profile_ensure(*, user: User, referral_code: str = "") -> Profile:
     raise RuntimeError("could not allocate a unique referral code")
 
 
-def profile_update(
-    *, user: User, display_name: str, phone: str, avatar=None
-) -> Profile:
+def profile_update(*, user: User, display_name: str, phone: str, avatar=None) -> Profile:
     profile = profile_ensure(user=user)
     profile.display_name = display_name.strip()
     profile.phone = phone.strip()

@@ -40,6 +40,7 @@ def profile(request):
         form = ProfileForm(initial={"display_name": current.display_name, "phone": current.phone})
     referral_url = request.build_absolute_uri(f"/r/{current.referral_code}")
     return render(
-        request, "accounts/profile.html",
+        request,
+        "accounts/profile.html",
         {"form": form, "profile": current, "referral_url": referral_url},
     )

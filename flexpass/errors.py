@@ -36,8 +36,9 @@ class RetryLater(DomainError):
     title = "Busy, please retry"
 
     def __init__(self, detail: str = "", **extra):
-        super().__init__(detail or "The system is busy. Please retry.", headers={"Retry-After": "1"},
-                         **extra)
+        super().__init__(
+            detail or "The system is busy. Please retry.", headers={"Retry-After": "1"}, **extra
+        )
 
 
 class RateLimited(DomainError):
@@ -46,5 +47,6 @@ class RateLimited(DomainError):
     title = "Too many requests"
 
     def __init__(self, detail: str = "", *, retry_after: int = 1, **extra):
-        super().__init__(detail, headers={"Retry-After": str(retry_after)}, retry_after=retry_after,
-                         **extra)
+        super().__init__(
+            detail, headers={"Retry-After": str(retry_after)}, retry_after=retry_after, **extra
+        )

@@ -77,8 +77,11 @@ def readyz(request):
     checks = run_readiness_checks()
     ready = all(check["ok"] for check in checks.values())
     return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "mode": "embedded" if settings.EMBEDDED
-         else "full", "checks": checks},
+        {
+            "status": "ok" if ready else "unavailable",
+            "mode": "embedded" if settings.EMBEDDED else "full",
+            "checks": checks,
+        },
         status=200 if ready else 503,
     )
 
@@ -92,8 +95,13 @@ def metrics(request):
     )
     if not allowed:
         return JsonResponse(
-            {"type": "about:blank", "title": "Forbidden", "status": 403,
-             "detail": "Metrics need a staff session or the METRICS_TOKEN bearer token."},
-            status=403, content_type="application/problem+json",
+            {
+                "type": "about:blank",
+                "title": "Forbidden",
+                "status": 403,
+                "detail": "Metrics need a staff session or the METRICS_TOKEN bearer token.",
+            },
+            status=403,
+            content_type="application/problem+json",
         )
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)

@@ -6,10 +6,18 @@ import sys
 from urllib.parse import urlparse
 
 SERVICES = [
-    ("PostgreSQL", "DATABASE_URL", 5432,
-     "start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"),
-    ("Redis", "REDIS_URL", 6379,
-     'start it with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no'),
+    (
+        "PostgreSQL",
+        "DATABASE_URL",
+        5432,
+        "start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+    ),
+    (
+        "Redis",
+        "REDIS_URL",
+        6379,
+        'start it with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
+    ),
 ]
 
 
@@ -20,8 +28,10 @@ def main() -> int:
         try:
             socket.create_connection((host, port), timeout=2).close()
         except OSError:
-            print(f"make test: {name} is not reachable at {host}:{port} ({variable}); {how}",
-                  file=sys.stderr)
+            print(
+                f"make test: {name} is not reachable at {host}:{port} ({variable}); {how}",
+                file=sys.stderr,
+            )
             return 1
     return 0
 

@@ -16,5 +16,6 @@ class ProfileOutput(serializers.Serializer):
 
 class ProfileInput(serializers.Serializer):
     display_name = serializers.CharField(max_length=80, allow_blank=True, required=False)
-    phone = serializers.RegexField(r"^\+?[0-9 ]{7,20}$", max_length=20, allow_blank=True,
-                                   required=False)
+    phone = serializers.RegexField(
+        r"^\+?[0-9 ]{7,20}$", max_length=20, allow_blank=True, required=False
+    )

@@ -21,9 +21,7 @@ CONTENT_TYPE = "application/problem+json"
 TYPE_BASE = "https://flexpass.dev/problems/"
 
 
-def problem(
-    *, status_code: int, title: str, detail: str = "", code: str = "", **extra
-) -> dict:
+def problem(*, status_code: int, title: str, detail: str = "", code: str = "", **extra) -> dict:
     body = {
         "type": TYPE_BASE + code if code else "about:blank",
         "title": title,
@@ -70,7 +68,11 @@ def _field_errors(data) -> list[dict]:
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         body = problem(
-            status_code=exc.status_code, title=exc.title, detail=str(exc), code=exc.code, **exc.extra
+            status_code=exc.status_code,
+            title=exc.title,
+            detail=str(exc),
+            code=exc.code,
+            **exc.extra,
         )
         return problem_response(body, headers=exc.headers)
     if isinstance(exc, DjangoValidationError):
@@ -84,8 +86,12 @@ def exception_handler(exc, context):
     if response is None:
         logger.exception("unhandled API error", exc_info=exc)
         return problem_response(
-            problem(status_code=500, title="Internal server error", code="server_error",
-                    detail="Something went wrong on our side. It has been logged.")
+            problem(
+                status_code=500,
+                title="Internal server error",
+                code="server_error",
+                detail="Something went wrong on our side. It has been logged.",
+            )
         )
 
     if isinstance(exc, exceptions.ValidationError):
@@ -122,13 +128,20 @@ def status_phrase(code: int) -> str:
 
 
 def api_not_found(request, exception=None):
-    body = problem(status_code=404, title="Not Found", detail=f"No resource at {request.path}.",
-                   code="not_found")
+    body = problem(
+        status_code=404,
+        title="Not Found",
+        detail=f"No resource at {request.path}.",
+        code="not_found",
+    )
     return JsonResponse(body, status=404, content_type=CONTENT_TYPE)
 
 
 def api_server_error(request):
-    body = problem(status_code=status.HTTP_500_INTERNAL_SERVER_ERROR, title="Internal server error",
-                   detail="Something went wrong on our side. It has been logged.",
-                   code="server_error")
+    body = problem(
+        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        title="Internal server error",
+        detail="Something went wrong on our side. It has been logged.",
+        code="server_error",
+    )
     return JsonResponse(body, status=500, content_type=CONTENT_TYPE)

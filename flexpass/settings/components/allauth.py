@@ -45,7 +45,9 @@ SOCIALACCOUNT_PROVIDERS = {
 }
 if GOOGLE_CLIENT_ID:  # the Google button shows only when the app is configured
     SOCIALACCOUNT_PROVIDERS["google"]["APP"] = {
-        "client_id": GOOGLE_CLIENT_ID, "secret": GOOGLE_CLIENT_SECRET, "key": ""
+        "client_id": GOOGLE_CLIENT_ID,
+        "secret": GOOGLE_CLIENT_SECRET,
+        "key": "",
     }
 
 HEADLESS_ONLY = False
