@@ -101,6 +101,11 @@ TEMPLATES = [
 if DATABASE_URL:
     DATABASES = {"default": env.db_url_config(DATABASE_URL)}
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
+    # A transaction waiting for a row lock gives up after this and is retried
+    # (wallet.services.money_transaction) instead of hanging a request.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c lock_timeout={env.int('DB_LOCK_TIMEOUT_MS', default=5000)}"
+    )
 else:
     # SQLite has no SELECT ... FOR UPDATE: IMMEDIATE transactions take the write
     # lock at BEGIN, WAL lets readers run beside the writer, and the busy timeout

@@ -23,4 +23,18 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # in embedded mode flexpass.ticker runs the same schedule on the server loop.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "heartbeat": {"task": "flexpass.tasks.heartbeat", "schedule": timedelta(seconds=60)},
+    "idempotency-purge": {
+        "task": "flexpass.tasks.idempotency_purge",
+        "schedule": timedelta(hours=1),
+    },
+    "wallet-expire-reservations": {
+        "task": "wallet.tasks.reservations_expire",
+        "schedule": timedelta(seconds=60),
+    },
+    "wallet-seal-ledger": {"task": "wallet.tasks.ledger_seal", "schedule": timedelta(seconds=30)},
+    "wallet-check-ledger": {"task": "wallet.tasks.ledger_check", "schedule": timedelta(minutes=10)},
+    "billing-reconcile-topups": {
+        "task": "billing.tasks.topups_reconcile",
+        "schedule": timedelta(minutes=2),
+    },
 }

@@ -1,0 +1,117 @@
+"""HTTP idempotency for POSTs that move money (IETF draft + Stripe semantics).
+
+* `Idempotency-Key` is required (400 without it), at most 255 characters.
+* Keys are scoped to the caller and the endpoint and kept >= 24 h.
+* A replay returns the first response with `Idempotent-Replayed: true`.
+* The same key with a different payload -> 422; while the first request still
+  runs -> 409. Only a successful (2xx) response is stored: a request that
+  failed validation or was refused moved no money and stores nothing, so the
+  client can fix it and retry with the same key.
+
+The service underneath is idempotent on its own (unique keys in the ledger);
+this layer adds response replay and the status codes.
+"""
+
+import functools
+import hashlib
+import json
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.response import Response
+
+from flexpass.api.problems import CONTENT_TYPE, problem
+from flexpass.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+
+
+def _problem(status_code: int, title: str, detail: str, code: str) -> Response:
+    body = problem(status_code=status_code, title=title, detail=detail, code=code)
+    return Response(body, status=status_code, content_type=CONTENT_TYPE)
+
+
+def _fingerprint(request) -> str:
+    try:
+        payload = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+    except TypeError:
+        payload = request.body.decode(errors="replace")
+    return hashlib.sha256(f"{request.method}:{request.path}:{payload}".encode()).hexdigest()
+
+
+def idempotent(view_method):
+    """Decorate an APIView `post` method: `@idempotent def post(self, request): ...`."""
+
+    @functools.wraps(view_method)
+    def wrapper(self, request, *args, **kwargs):
+        key = request.headers.get(HEADER, "").strip()
+        if not key:
+            return _problem(
+                400,
+                "Idempotency-Key required",
+                "Send an Idempotency-Key header (a UUID) with every payment request.",
+                "idempotency_key_missing",
+            )
+        if len(key) > MAX_KEY_LENGTH:
+            return _problem(
+                400,
+                "Idempotency-Key too long",
+                f"Keys are at most {MAX_KEY_LENGTH} characters.",
+                "idempotency_key_invalid",
+            )
+        endpoint = request.resolver_match.view_name if request.resolver_match else request.path
+        fingerprint = _fingerprint(request)
+        cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
+        try:
+            with transaction.atomic():
+                IdempotencyRecord.objects.filter(
+                    user=request.user, key=key, endpoint=endpoint, created_at__lt=cutoff
+                ).delete()
+                record = IdempotencyRecord.objects.create(
+                    user=request.user, key=key, endpoint=endpoint, request_hash=fingerprint
+                )
+        except IntegrityError:
+            first = IdempotencyRecord.objects.get(user=request.user, key=key, endpoint=endpoint)
+            if first.request_hash != fingerprint:
+                return _problem(
+                    422,
+                    "Idempotency key reused",
+                    "This Idempotency-Key was used with a different request body.",
+                    "idempotency_key_reused",
+                )
+            if first.status == IdempotencyRecord.Status.IN_FLIGHT:
+                return _problem(
+                    409,
+                    "Request in progress",
+                    "A request with this Idempotency-Key is still being processed.",
+                    "idempotency_request_in_flight",
+                )
+            replay = Response(first.response_body, status=first.response_status)
+            replay["Idempotent-Replayed"] = "true"
+            return replay
+
+        try:
+            response = view_method(self, request, *args, **kwargs)
+        except Exception:
+            record.delete()
+            raise
+        if 200 <= response.status_code < 300:
+            IdempotencyRecord.objects.filter(pk=record.pk).update(
+                status=IdempotencyRecord.Status.DONE,
+                response_status=response.status_code,
+                response_body=response.data,
+            )
+        else:
+            record.delete()
+        return response
+
+    return wrapper
+
+
+def idempotency_purge() -> int:
+    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

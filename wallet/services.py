@@ -1,0 +1,434 @@
+"""Every movement of money goes through `entry_post`; the use cases below build on it.
+
+Entry points that move money are wrapped in `money_transaction`: a durable
+transaction that is retried on lock timeouts, deadlocks and serialization
+failures and, if still busy, answered as RetryLater (503) - never as
+"insufficient funds".
+"""
+
+import functools
+import hashlib
+import json
+import logging
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from flexpass.errors import RetryLater
+from flexpass.realtime import broadcast_on_commit, user_group
+from wallet import lock_objects
+from wallet.errors import (
+    IdempotencyConflict,
+    InsufficientFunds,
+    InvalidAmount,
+    RecipientNotFound,
+    ReservationClosed,
+    TransferRefused,
+    UnbalancedEntry,
+)
+from wallet.models import (
+    NO_NEGATIVE_KINDS,
+    AccountKind,
+    EntryKind,
+    JournalEntry,
+    LedgerAccount,
+    LowBalanceAlert,
+    Posting,
+    Reservation,
+    ReservationStatus,
+    Wallet,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_AMOUNT_PAISE = 10**12  # ₹1,000 crore: anything larger is a typo or an attack
+RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization, deadlock, lock timeout
+ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Leg:
+    account: LedgerAccount
+    amount_paise: int
+
+
+def validate_amount(amount_paise) -> int:
+    """A positive whole number of paise, at most MAX_AMOUNT_PAISE."""
+    if isinstance(amount_paise, bool) or not isinstance(amount_paise, int):
+        raise InvalidAmount("The amount must be a whole number of paise.")
+    if amount_paise <= 0:
+        raise InvalidAmount("The amount must be more than zero.")
+    if amount_paise > MAX_AMOUNT_PAISE:
+        raise InvalidAmount("The amount is too large.")
+    return amount_paise
+
+
+def _is_retryable(exc: Exception) -> bool:
+    cause = getattr(exc, "__cause__", None)
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return True
+    return "database is locked" in str(exc)  # SQLite's busy timeout ran out
+
+
+def money_transaction(func):
+    """Run `func` in a durable transaction; retry it when the database says "try again"."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with transaction.atomic(durable=True):
+                    return func(*args, **kwargs)
+            except OperationalError as exc:
+                if not _is_retryable(exc):
+                    raise
+                logger.warning("retrying %s after %s (attempt %d)", func.__name__, exc, attempt)
+            except IntegrityError as exc:
+                # Two requests raced on one idempotency key: the retry finds the winner.
+                if "idempotency_key" not in str(exc):
+                    raise
+            time.sleep(0.02 * attempt)
+        raise RetryLater()
+
+    return wrapper
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+def platform_account(kind: str) -> LedgerAccount:
+    account, _ = LedgerAccount.objects.get_or_create(
+        code=f"platform:{kind.removeprefix('platform_')}",
+        defaults={"kind": kind, "may_go_negative": kind not in NO_NEGATIVE_KINDS},
+    )
+    return account
+
+
+def _owned_account(user, kind: str) -> LedgerAccount:
+    suffix = kind.split("_", 1)[1]
+    account, _ = LedgerAccount.objects.get_or_create(
+        owner=user, kind=kind, defaults={"code": f"user:{user.pk}:{suffix}"}
+    )
+    return account
+
+
+def vendor_payable_account(user) -> LedgerAccount:
+    return _owned_account(user, AccountKind.VENDOR_PAYABLE)
+
+
+HANDLE_CLEAN = re.compile(r"[^a-z0-9]+")
+
+
+def _handle_for(user) -> str:
+    base = HANDLE_CLEAN.sub("", user.email.split("@")[0].lower())[:20] or "user"
+    candidate = base
+    while Wallet.objects.filter(handle=candidate).exists():
+        candidate = f"{base}{secrets.randbelow(10_000):04d}"
+    return candidate
+
+
+def wallet_ensure(*, user) -> Wallet:
+    """The user's wallet, opened on first use."""
+    existing = Wallet.objects.select_related("available", "reserved").filter(user=user).first()
+    if existing:
+        return existing
+    with transaction.atomic():
+        available = _owned_account(user, AccountKind.USER_AVAILABLE)
+        reserved = _owned_account(user, AccountKind.USER_RESERVED)
+        wallet, _ = Wallet.objects.get_or_create(
+            user=user,
+            defaults={
+                "handle": _handle_for(user),
+                "available": available,
+                "reserved": reserved,
+                "low_balance_threshold_paise": settings.WALLET_LOW_BALANCE_DEFAULT_PAISE,
+            },
+        )
+    return wallet
+
+
+# --- the posting function -------------------------------------------------------------------
+
+
+def _request_hash(kind: str, legs: list[Leg], memo: str) -> str:
+    canonical = json.dumps(
+        {
+            "kind": kind,
+            "memo": memo,
+            "legs": sorted([leg.account.pk, leg.amount_paise] for leg in legs),
+        },
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def entry_post(
+    *,
+    kind: str,
+    legs: list[Leg],
+    memo: str = "",
+    category: str = "",
+    idempotency_key: str | None = None,
+    metadata: dict | None = None,
+    acting_user=None,
+    reverses: JournalEntry | None = None,
+) -> JournalEntry:
+    """Post one balanced journal entry. The caller holds a transaction (money_transaction).
+
+    Locks the touched accounts in pk order, refuses to take a no-negative account
+    below zero (InsufficientFunds), and is idempotent on `idempotency_key`: the
+    same key and the same request return the first entry; the same key with a
+    different request raises IdempotencyConflict.
+    """
+    if len(legs) < 2:
+        raise UnbalancedEntry("An entry needs at least two postings.")
+    for leg in legs:
+        if isinstance(leg.amount_paise, bool) or not isinstance(leg.amount_paise, int):
+            raise InvalidAmount("Posting amounts are whole paise.")
+        if leg.amount_paise == 0 or abs(leg.amount_paise) > MAX_AMOUNT_PAISE:
+            raise InvalidAmount("A posting amount is zero or too large.")
+    if sum(leg.amount_paise for leg in legs) != 0:
+        raise UnbalancedEntry("Postings must sum to zero.")
+
+    locked = lock_objects.accounts_for_update(leg.account.pk for leg in legs)
+    request_hash = _request_hash(kind, legs, memo)
+    if idempotency_key:
+        first = JournalEntry.objects.filter(idempotency_key=idempotency_key).first()
+        if first is not None:
+            if first.request_hash != request_hash:
+                raise IdempotencyConflict(
+                    "This idempotency key was already used for a different request."
+                )
+            return first
+
+    debited_wallet_owners = []
+    for leg in legs:
+        account = locked[leg.account.pk]
+        rows = LedgerAccount.objects.filter(pk=account.pk)
+        if not account.may_go_negative and leg.amount_paise < 0:
+            rows = rows.filter(balance_paise__gte=-leg.amount_paise)
+        if rows.update(balance_paise=F("balance_paise") + leg.amount_paise) != 1:
+            raise InsufficientFunds(
+                f"Not enough money in {account.code} for this payment.",
+                account=account.code,
+            )
+        account.balance_paise += leg.amount_paise
+        leg.account.balance_paise = account.balance_paise
+        if account.kind == AccountKind.USER_AVAILABLE and leg.amount_paise < 0:
+            debited_wallet_owners.append((account, leg.amount_paise))
+
+    entry = JournalEntry.objects.create(
+        kind=kind,
+        memo=memo[:200],
+        category=category,
+        idempotency_key=idempotency_key or None,
+        request_hash=request_hash,
+        metadata=metadata or {},
+        acting_user=acting_user,
+        reverses=reverses,
+    )
+    Posting.objects.bulk_create(
+        Posting(entry=entry, account_id=leg.account.pk, amount_paise=leg.amount_paise)
+        for leg in legs
+    )
+    for account, amount in debited_wallet_owners:
+        _note_low_balance(account=account, before_paise=account.balance_paise - amount, entry=entry)
+    _broadcast_balances(locked.values())
+    return entry
+
+
+def _note_low_balance(*, account: LedgerAccount, before_paise: int, entry: JournalEntry) -> None:
+    """Record a low-balance alert when available funds cross the owner's threshold downwards."""
+    threshold = (
+        Wallet.objects.filter(available=account)
+        .values_list("low_balance_threshold_paise", flat=True)
+        .first()
+    )
+    if threshold is None or not (before_paise >= threshold > account.balance_paise):
+        return
+    LowBalanceAlert.objects.create(
+        user_id=account.owner_id,
+        balance_paise=account.balance_paise,
+        threshold_paise=threshold,
+        entry=entry,
+    )
+    broadcast_on_commit(
+        user_group(account.owner_id),
+        {
+            "type": "wallet.low_balance",
+            "balance_paise": account.balance_paise,
+            "threshold_paise": threshold,
+        },
+    )
+
+
+def _broadcast_balances(accounts) -> None:
+    owners: dict[int, dict] = {}
+    for account in accounts:
+        if account.owner_id and account.kind in (
+            AccountKind.USER_AVAILABLE,
+            AccountKind.USER_RESERVED,
+        ):
+            owners.setdefault(account.owner_id, {})[account.kind] = account.balance_paise
+    for owner_id in owners:
+        broadcast_on_commit(user_group(owner_id), {"type": "wallet.balance", "user_id": owner_id})
+
+
+# --- transfers ------------------------------------------------------------------------------
+
+
+@money_transaction
+def wallet_transfer(
+    *, sender, recipient, amount_paise: int, idempotency_key: str, note: str = ""
+) -> JournalEntry:
+    """Send money from one user's available balance to another's."""
+    validate_amount(amount_paise)
+    if recipient.pk == sender.pk:
+        raise TransferRefused("You cannot send money to yourself.")
+    if not recipient.is_active:
+        raise RecipientNotFound("That account is not active.")
+    source = wallet_ensure(user=sender)
+    target = wallet_ensure(user=recipient)
+    return entry_post(
+        kind=EntryKind.TRANSFER,
+        legs=[Leg(source.available, -amount_paise), Leg(target.available, amount_paise)],
+        memo=(note or f"Transfer to @{target.handle}")[:200],
+        category="transfers",
+        idempotency_key=f"user:{sender.pk}:transfer:{idempotency_key}",
+        metadata={"from_user": sender.pk, "to_user": recipient.pk, "note": note[:200]},
+        acting_user=sender,
+    )
+
+
+# --- two-phase reservations -----------------------------------------------------------------
+
+
+def reservation_create(
+    *,
+    wallet: Wallet,
+    amount_paise: int,
+    purpose: str,
+    idempotency_key: str,
+    expires_at: datetime | None = None,
+    memo: str = "",
+) -> Reservation:
+    """Move money from available to reserved. The caller holds a transaction."""
+    validate_amount(amount_paise)
+    entry = entry_post(
+        kind=EntryKind.RESERVE,
+        legs=[Leg(wallet.available, -amount_paise), Leg(wallet.reserved, amount_paise)],
+        memo=memo or f"Reserved for {purpose}",
+        idempotency_key=idempotency_key,
+        metadata={"purpose": purpose},
+    )
+    existing = Reservation.objects.filter(reserve_entry=entry).first()
+    if existing:
+        return existing
+    return Reservation.objects.create(
+        wallet=wallet,
+        amount_paise=amount_paise,
+        purpose=purpose,
+        memo=memo,
+        expires_at=expires_at,
+        reserve_entry=entry,
+    )
+
+
+def _close(reservation: Reservation, status: str, settled_paise: int = 0) -> Reservation:
+    """Flip a pending reservation to `status` exactly once (a conditional UPDATE decides)."""
+    now = timezone.now()
+    closed = Reservation.objects.filter(pk=reservation.pk, status=ReservationStatus.PENDING).update(
+        status=status, settled_paise=settled_paise, resolved_at=now
+    )
+    if closed != 1:
+        raise ReservationClosed()
+    reservation.status, reservation.settled_paise, reservation.resolved_at = (
+        status,
+        settled_paise,
+        now,
+    )
+    return reservation
+
+
+def reservation_settle(
+    *,
+    reservation: Reservation,
+    payees: list[Leg],
+    memo: str = "",
+    category: str = "",
+    kind: str = EntryKind.SETTLE,
+    metadata: dict | None = None,
+    acting_user=None,
+) -> Reservation:
+    """Pay `payees` (positive legs) out of the reservation; what is left returns to available.
+
+    The caller holds a transaction. Settling twice raises ReservationClosed.
+    """
+    total = sum(leg.amount_paise for leg in payees)
+    if any(leg.amount_paise <= 0 for leg in payees) or total > reservation.amount_paise:
+        raise InvalidAmount("Settlement must be positive and at most the reserved amount.")
+    _close(reservation, ReservationStatus.SETTLED, settled_paise=total)
+    wallet = reservation.wallet
+    legs = [Leg(wallet.reserved, -reservation.amount_paise), *payees]
+    rest = reservation.amount_paise - total
+    if rest:
+        legs.append(Leg(wallet.available, rest))
+    entry = entry_post(
+        kind=kind,
+        legs=legs,
+        memo=memo or f"Settled {reservation.purpose}",
+        category=category,
+        metadata={"reservation": reservation.pk, **(metadata or {})},
+        acting_user=acting_user,
+    )
+    Reservation.objects.filter(pk=reservation.pk).update(resolve_entry=entry)
+    reservation.resolve_entry = entry
+    return reservation
+
+
+def reservation_void(
+    *, reservation: Reservation, expired: bool = False, acting_user=None, memo: str = ""
+) -> Reservation:
+    """Return the whole reservation to available. The caller holds a transaction."""
+    status = ReservationStatus.EXPIRED if expired else ReservationStatus.VOIDED
+    _close(reservation, status)
+    wallet = reservation.wallet
+    entry = entry_post(
+        kind=EntryKind.VOID,
+        legs=[
+            Leg(wallet.reserved, -reservation.amount_paise),
+            Leg(wallet.available, reservation.amount_paise),
+        ],
+        memo=memo or ("Reservation expired" if expired else f"Released {reservation.purpose}"),
+        metadata={"reservation": reservation.pk},
+        acting_user=acting_user,
+    )
+    Reservation.objects.filter(pk=reservation.pk).update(resolve_entry=entry)
+    reservation.resolve_entry = entry
+    return reservation
+
+
+@money_transaction
+def reservation_expire_one(*, reservation_id: int) -> bool:
+    reservation = Reservation.objects.select_related("wallet__available", "wallet__reserved").get(
+        pk=reservation_id
+    )
+    try:
+        reservation_void(reservation=reservation, expired=True)
+    except ReservationClosed:
+        return False  # settled or voided while we looked: nothing to do
+    return True
+
+
+def reservations_expire_overdue(*, now=None, limit: int = 500) -> int:
+    """Void forgotten reservations past their expiry. Safe to run twice and late."""
+    ids = list(Reservation.objects.overdue(now).values_list("pk", flat=True)[:limit])
+    return sum(reservation_expire_one(reservation_id=pk) for pk in ids)
