@@ -5,4 +5,9 @@ from django.urls import include, path
 urlpatterns = [
     path("auth/", include("allauth.headless.urls")),
     path("accounts/", include("accounts.api.urls")),
+    # /api/v1/wallet/...: balances, statement, transfers (wallet) and top-ups,
+    # withdrawals (billing) - one URL space for the mobile app's wallet screen.
+    path("wallet/", include("wallet.api.urls")),
+    path("wallet/", include("billing.api.urls")),
+    path("billing/", include("billing.api.webhook_urls")),
 ]

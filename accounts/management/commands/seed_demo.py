@@ -20,7 +20,9 @@ DEMO_USERS = [
     ("staff@demo.flexpass.dev", User.Role.STAFF, "Operations", True),
 ]
 
-DEMO_SEEDERS: list[str] = []  # dotted paths of `seed_demo(stdout)` functions in other apps
+DEMO_SEEDERS: list[str] = [  # dotted paths of `seed_demo(stdout)` functions in other apps
+    "wallet.demo.seed_demo",
+]
 
 
 def demo_users() -> dict[str, User]:
