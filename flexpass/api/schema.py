@@ -1,8 +1,6 @@
 """Publish allauth's headless (mobile sign-in) endpoints in our OpenAPI schema."""
 
-import logging
-
-logger = logging.getLogger(__name__)
+import re
 
 
 def add_allauth_headless_paths(result, generator, request, public):
@@ -10,9 +8,11 @@ def add_allauth_headless_paths(result, generator, request, public):
 
     spec = get_schema()
     for path, item in spec.get("paths", {}).items():
-        for operation in item.values():
+        for method, operation in item.items():
             if isinstance(operation, dict):
                 operation["tags"] = ["auth (mobile, allauth headless)"]
+                slug = re.sub(r"[^a-z0-9]+", "_", path.lower()).strip("_")
+                operation.setdefault("operationId", f"{method}_{slug}")
         result["paths"].setdefault(path, item)
     components = result.setdefault("components", {})
     for section, entries in spec.get("components", {}).items():
