@@ -1,0 +1,184 @@
+"""Reads shared by the wallet pages, the API and the consumers. Append-only: add functions.
+
+The statement is the user's *available* account: every posting there is money
+the user could spend arriving or leaving. Reservations show up as money
+leaving available (and coming back when released).
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from accounts.models import User
+from wallet.errors import RecipientNotFound, TransferRefused
+from wallet.models import EntryKind, Posting, Wallet
+
+# --- balances -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Balances:
+    available_paise: int
+    reserved_paise: int
+
+    @property
+    def total_paise(self) -> int:
+        return self.available_paise + self.reserved_paise
+
+
+def wallet_balances(*, user_id: int) -> Balances:
+    """The user's cached balances (zero when no wallet has been opened yet). One query."""
+    row = (
+        Wallet.objects.filter(user_id=user_id)
+        .values_list("available__balance_paise", "reserved__balance_paise")
+        .first()
+    )
+    return Balances(*row) if row else Balances(0, 0)
+
+
+# --- statement ------------------------------------------------------------------------------
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def statement_postings(
+    *,
+    wallet: Wallet,
+    kind: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[Posting]:
+    """Postings on the wallet's available account, newest first, with the entry joined.
+
+    Each row carries `balance_after_paise`: the account balance right after that
+    posting (the sum of the account's postings up to and including it), so it
+    stays right when filters hide the rows in between. Dates are whole days in
+    the site's time zone, both ends included.
+    """
+    running = (
+        Posting.objects.filter(account_id=OuterRef("account_id"), pk__lte=OuterRef("pk"))
+        .order_by()
+        .values("account_id")
+        .annotate(total=Sum("amount_paise"))
+        .values("total")
+    )
+    postings = (
+        Posting.objects.filter(account_id=wallet.available_id)
+        .select_related("entry")
+        .annotate(balance_after_paise=Coalesce(Subquery(running), 0))
+        .order_by("-pk")
+    )
+    if kind:
+        postings = postings.filter(entry__kind=kind)
+    if date_from:
+        postings = postings.filter(entry__created_at__gte=_day_start(date_from))
+    if date_to:
+        postings = postings.filter(entry__created_at__lt=_day_start(date_to + timedelta(days=1)))
+    return postings
+
+
+def counterpart_handles(postings) -> dict[int, str]:
+    """{user_id: handle} for the other side of every transfer among `postings`. One query."""
+    user_ids = set()
+    for posting in postings:
+        metadata = posting.entry.metadata or {}
+        if posting.entry.kind == EntryKind.TRANSFER:
+            user_ids.update(
+                uid for uid in (metadata.get("from_user"), metadata.get("to_user")) if uid
+            )
+    if not user_ids:
+        return {}
+    return dict(Wallet.objects.filter(user_id__in=user_ids).values_list("user_id", "handle"))
+
+
+def posting_description(posting: Posting, *, handles: dict[int, str]) -> str:
+    """What a statement line says, from the wallet owner's side of the entry."""
+    entry = posting.entry
+    metadata = entry.metadata or {}
+    if entry.kind == EntryKind.TRANSFER:
+        note = metadata.get("note") or ""
+        if posting.amount_paise < 0:
+            other = handles.get(metadata.get("to_user"))
+            head = f"Sent to @{other}" if other else "Money sent"
+        else:
+            other = handles.get(metadata.get("from_user"))
+            head = f"Received from @{other}" if other else "Money received"
+        return f"{head} · {note}" if note else head
+    return entry.memo or entry.get_kind_display()
+
+
+# --- spending chart -------------------------------------------------------------------------
+
+
+def spending_by_day(*, wallet: Wallet, days: int = 30, today: date | None = None) -> dict:
+    """Money that left the user's wallet per day and category, for the last `days` days.
+
+    An entry counts with its net effect on the user's available + reserved
+    accounts, so moving money into a reservation (or releasing it) is not
+    spending, while settling one is. Categories fall back to the entry type.
+    Returns {"labels": ["2025-01-31", ...], "series": [{"category", "label",
+    "data": [paise per day]}, ...]} with the biggest category first. One query.
+    """
+    today = today or timezone.localdate()
+    first_day = today - timedelta(days=days - 1)
+    rows = (
+        Posting.objects.filter(
+            account_id__in=[wallet.available_id, wallet.reserved_id],
+            entry__created_at__gte=_day_start(first_day),
+        )
+        .values("entry_id", "entry__category", "entry__kind")
+        .annotate(day=TruncDate("entry__created_at"), net=Sum("amount_paise"))
+        .filter(net__lt=0)
+        .order_by()
+    )
+    labels = [first_day + timedelta(days=offset) for offset in range(days)]
+    index = {day: position for position, day in enumerate(labels)}
+    kind_labels = dict(EntryKind.choices)
+    series: dict[str, dict] = {}
+    for row in rows:
+        if row["day"] not in index:
+            continue  # after today in the site's time zone: the chart stops at today
+        category = row["entry__category"] or row["entry__kind"]
+        label = (
+            category.replace("-", " ").replace("_", " ").capitalize()
+            if row["entry__category"]
+            else kind_labels.get(row["entry__kind"], category)
+        )
+        item = series.setdefault(
+            category, {"category": category, "label": label, "data": [0] * days}
+        )
+        item["data"][index[row["day"]]] += -row["net"]
+    ordered = sorted(series.values(), key=lambda item: (-sum(item["data"]), item["category"]))
+    return {"labels": [day.isoformat() for day in labels], "series": ordered}
+
+
+# --- recipients -----------------------------------------------------------------------------
+
+
+def recipient_find(*, query: str) -> User | None:
+    """The user someone means by "@handle", "handle" or "name@example.com" (active or not)."""
+    text = (query or "").strip()
+    if not text:
+        return None
+    users = User.objects.select_related("profile", "wallet")
+    text = text.lstrip("@")
+    if "@" in text:
+        return users.filter(email__iexact=text).first()
+    return users.filter(wallet__handle__iexact=text).first()
+
+
+def recipient_access(*, query: str, sender: User) -> User:
+    """The recipient `sender` means, or the domain error a form or the API shows."""
+    recipient = recipient_find(query=query)
+    if recipient is None:
+        raise RecipientNotFound("No FlexPass account has that email or handle.")
+    if not recipient.is_active:
+        raise RecipientNotFound("That account is not active.")
+    if recipient.pk == sender.pk:
+        raise TransferRefused("You cannot send money to yourself.")
+    return recipient
