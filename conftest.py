@@ -14,9 +14,16 @@ def _clean_cache():
     """Each test starts with an empty cache (rate-limit counters, locks, idempotency)."""
     from django.core.cache import cache
 
-    cache.clear()
+    def clear():
+        # Only this run's keys: other test processes share the Redis database.
+        if hasattr(cache, "delete_pattern"):
+            cache.delete_pattern("*")
+        else:
+            cache.clear()
+
+    clear()
     yield
-    cache.clear()
+    clear()
 
 
 @pytest.fixture(autouse=True)

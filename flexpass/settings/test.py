@@ -10,15 +10,16 @@ os.environ.setdefault("GOOGLE_CLIENT_SECRET", "test-google-secret")
 os.environ.setdefault("LOG_JSON", "false")
 os.environ.setdefault("DJANGO_SECURE", "false")
 os.environ.setdefault("WHITENOISE_USE_FINDERS", "true")
-# pytest-xdist: each worker gets its own Redis database and channel prefix.
-_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-_worker_no = int(_worker.removeprefix("gw") or 0)
-_redis = os.environ["REDIS_URL"].rsplit("/", 1)[0]
-os.environ["REDIS_URL"] = f"{_redis}/{1 + _worker_no}"
-os.environ["CHANNELS_PREFIX"] = f"fp-test-{_worker}"
+# Every pytest process (each xdist worker, each developer's run) gets its own
+# test database, cache key prefix and channel prefix, so runs never collide.
+_run = f"p{os.getpid()}"
+os.environ["CACHE_KEY_PREFIX"] = f"fp-test-{_run}"
+os.environ["CHANNELS_PREFIX"] = f"fp-test-{_run}"
 
 from .base import *  # noqa: E402,F403
+from .base import DATABASES  # noqa: E402
 
+DATABASES["default"]["TEST"] = {"NAME": f"test_flexpass_{_run}"}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
