@@ -10,4 +10,6 @@ urlpatterns = [
     path("wallet/", include("wallet.api.urls")),
     path("wallet/", include("billing.api.urls")),
     path("billing/", include("billing.api.webhook_urls")),
+    path("", include("marketplace.api.urls")),  # catalog/..., passes/..., orders/...
+    path("flash-sales/", include("flashsale.api.urls")),
 ]

@@ -17,6 +17,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("wallet/", include("wallet.urls")),
     path("billing/", include("billing.urls")),
+    path("", include("marketplace.urls")),  # /catalog/, /services/, /passes/, /orders/
+    path("flash/", include("flashsale.urls")),
     path("api/v1/", include("flexpass.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
