@@ -1,15 +1,14 @@
 from django import forms
 
+from accounts.validators import PHONE_MAX_LENGTH, validate_phone
+
 MAX_AVATAR_BYTES = 2 * 1024 * 1024
 
 
 class ProfileForm(forms.Form):
     display_name = forms.CharField(max_length=80, required=False)
-    phone = forms.RegexField(
-        regex=r"^\+?[0-9 ]{7,20}$",
-        required=False,
-        max_length=20,
-        error_messages={"invalid": "Enter a phone number of 7 to 20 digits, optionally with +."},
+    phone = forms.CharField(
+        required=False, max_length=PHONE_MAX_LENGTH, validators=[validate_phone]
     )
     avatar = forms.ImageField(required=False)
 

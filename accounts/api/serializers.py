@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from accounts.validators import PHONE_MAX_LENGTH, validate_phone
+
 
 class ProfileOutput(serializers.Serializer):
     id = serializers.IntegerField(source="user.id")
@@ -16,6 +18,6 @@ class ProfileOutput(serializers.Serializer):
 
 class ProfileInput(serializers.Serializer):
     display_name = serializers.CharField(max_length=80, allow_blank=True, required=False)
-    phone = serializers.RegexField(
-        r"^\+?[0-9 ]{7,20}$", max_length=20, allow_blank=True, required=False
+    phone = serializers.CharField(
+        max_length=PHONE_MAX_LENGTH, allow_blank=True, required=False, validators=[validate_phone]
     )
