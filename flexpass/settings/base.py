@@ -204,3 +204,4 @@ from .components.channels import *  # noqa: E402,F403
 from .components.drf import *  # noqa: E402,F403
 from .components.flexpass import *  # noqa: E402,F403
 from .components.logging import *  # noqa: E402,F403
+from .components.marketplace import *  # noqa: E402,F403
