@@ -112,6 +112,39 @@ def posting_description(posting: Posting, *, handles: dict[int, str]) -> str:
     return entry.memo or entry.get_kind_display()
 
 
+@dataclass(frozen=True)
+class StatementLine:
+    posting_id: int
+    entry_id: int
+    created_at: datetime
+    kind: str
+    kind_display: str
+    category: str
+    description: str
+    amount_paise: int
+    balance_after_paise: int
+
+
+def statement_lines(postings) -> list[StatementLine]:
+    """Evaluate `statement_postings(...)` (or a page of it) into lines. One query more at most."""
+    postings = list(postings)
+    handles = counterpart_handles(postings)
+    return [
+        StatementLine(
+            posting_id=posting.pk,
+            entry_id=posting.entry_id,
+            created_at=posting.entry.created_at,
+            kind=posting.entry.kind,
+            kind_display=posting.entry.get_kind_display(),
+            category=posting.entry.category,
+            description=posting_description(posting, handles=handles),
+            amount_paise=posting.amount_paise,
+            balance_after_paise=posting.balance_after_paise,
+        )
+        for posting in postings
+    ]
+
+
 # --- spending chart -------------------------------------------------------------------------
 
 
