@@ -1,0 +1,60 @@
+"""Caching of catalog and service page fragments, invalidated by a generation number.
+
+Every cached fragment's key carries the current catalog generation. A change to
+a service, plan, vendor or category bumps the generation *after its transaction
+commits*, so every later request misses and renders from the database again:
+a paused service never shows once the pause has committed.
+
+Readers take the generation *before* they query the database. A reader racing
+with a change therefore either stores its (possibly old) fragment under the old
+generation, which nobody reads any more, or started after the commit and saw
+the new rows. Popularity counts move with every purchase without a bump: the
+"popular" order is at most CATALOG_CACHE_SECONDS old.
+"""
+
+import hashlib
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+GENERATION_KEY = "marketplace:catalog:generation"
+
+
+def catalog_generation() -> int:
+    generation = cache.get(GENERATION_KEY)
+    if generation is None:
+        # Never restart from a small number: fragments of an evicted generation
+        # may still sit in the cache.
+        cache.add(GENERATION_KEY, time.time_ns(), timeout=None)
+        generation = cache.get(GENERATION_KEY) or time.time_ns()
+    return generation
+
+
+def _bump() -> None:
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:  # the key was evicted: start a fresh, larger generation
+        cache.set(GENERATION_KEY, time.time_ns(), timeout=None)
+
+
+def catalog_cache_invalidate() -> None:
+    """Forget every cached catalog and service fragment once the current transaction commits."""
+    transaction.on_commit(_bump)
+
+
+def fragment_key(name: str, *parts: str, generation: int) -> str:
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+    return f"marketplace:{name}:{generation}:{digest}"
+
+
+def cached_fragment(name: str, parts: tuple[str, ...], render: Callable[[], str]) -> str:
+    """The cached fragment for (`name`, `parts`), rendered by `render()` on a miss."""
+    key = fragment_key(name, *parts, generation=catalog_generation())
+    html = cache.get(key)
+    if html is None:
+        html = render()
+        cache.set(key, html, timeout=settings.CATALOG_CACHE_SECONDS)
+    return html
