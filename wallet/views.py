@@ -183,10 +183,8 @@ def _back_to_step_one(request, confirm: ConfirmForm, error: str | None = None):
     form.is_valid()
     if error:
         form.add_error(None, error)
-    for field, errors in confirm.errors.items():
-        if field in ("amount_paise", "idempotency_key", "__all__"):
-            for message in errors:
-                form.add_error(None, message)
+    if "idempotency_key" in confirm.errors:  # a hand-edited form: start again
+        form.add_error(None, "Please review the payment again.")
     return _send_page(request, form, status=400 if form.errors else 200)
 
 
