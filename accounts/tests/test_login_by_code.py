@@ -9,7 +9,7 @@ from django.test import Client
 from accounts.tests.clock import CODE_CLOCK, clock_moved
 from accounts.tests.factories import UserFactory
 from accounts.tests.headless import ME, app_call, bearer, error_codes
-from accounts.tests.mailbox import last_code_sent_to, mails_to
+from accounts.tests.mailbox import CODE_LINE, last_code_sent_to, mails_to
 
 pytestmark = pytest.mark.django_db
 
@@ -194,7 +194,11 @@ def test_a_code_request_for_an_unknown_email_reveals_nothing_and_signs_in_nobody
     # when a code is requested for it
     session_token = request_code(client, "nobody@example.com")
 
-    # then the answer looks the same as for a real account, and no code exists to confirm
+    # then the answer looks the same as for a real account (a pending flow), the
+    # mailbox owner is told there is no account, and no code exists to confirm
     assert session_token
-    codes = [m for m in mail.outbox if "code" in m.subject.lower()]
-    assert codes == []
+    assert [m.subject for m in mail.outbox] == ["[FlexPass] Unknown Account"]
+    assert not CODE_LINE.search(mail.outbox[0].body)
+    response = confirm_code(client, "BBBB-BBBB", session_token)
+    assert response.status_code == 400
+    assert error_codes(response) == ["incorrect_code"]
