@@ -199,6 +199,8 @@ def entry_post(
         raise UnbalancedEntry("Postings must sum to zero.")
 
     locked = lock_objects.accounts_for_update(leg.account.pk for leg in legs)
+    if len(locked) != len({leg.account.pk for leg in legs}):
+        raise UnbalancedEntry("A posting names an account that does not exist.")
     request_hash = _request_hash(kind, legs, memo)
     if idempotency_key:
         first = JournalEntry.objects.filter(idempotency_key=idempotency_key).first()
@@ -209,21 +211,40 @@ def entry_post(
                 )
             return first
 
-    debited_wallet_owners = []
+    # Decide everything before writing anything: a refused entry leaves no trace,
+    # so a caller that catches InsufficientFunds inside its transaction (to try
+    # another way to pay) does not commit half an entry's balance changes.
+    # The locks make the balances read above current.
+    net: dict[int, int] = {}
     for leg in legs:
-        account = locked[leg.account.pk]
-        rows = LedgerAccount.objects.filter(pk=account.pk)
-        if not account.may_go_negative and leg.amount_paise < 0:
-            rows = rows.filter(balance_paise__gte=-leg.amount_paise)
-        if rows.update(balance_paise=F("balance_paise") + leg.amount_paise) != 1:
+        net[leg.account.pk] = net.get(leg.account.pk, 0) + leg.amount_paise
+    for pk, amount in net.items():
+        account = locked[pk]
+        if amount < 0 and not account.may_go_negative and account.balance_paise + amount < 0:
             raise InsufficientFunds(
                 f"Not enough money in {account.code} for this payment.",
                 account=account.code,
             )
-        account.balance_paise += leg.amount_paise
-        leg.account.balance_paise = account.balance_paise
-        if account.kind == AccountKind.USER_AVAILABLE and leg.amount_paise < 0:
-            debited_wallet_owners.append((account, leg.amount_paise))
+
+    debited_wallets = []
+    for pk in sorted(net):
+        amount = net[pk]
+        if amount == 0:
+            continue
+        account = locked[pk]
+        rows = LedgerAccount.objects.filter(pk=pk)
+        if not account.may_go_negative and amount < 0:
+            rows = rows.filter(balance_paise__gte=-amount)  # belt and braces (and the CHECK)
+        if rows.update(balance_paise=F("balance_paise") + amount) != 1:
+            raise InsufficientFunds(
+                f"Not enough money in {account.code} for this payment.",
+                account=account.code,
+            )
+        account.balance_paise += amount
+        if account.kind == AccountKind.USER_AVAILABLE and amount < 0:
+            debited_wallets.append((account, amount))
+    for leg in legs:
+        leg.account.balance_paise = locked[leg.account.pk].balance_paise
 
     entry = JournalEntry.objects.create(
         kind=kind,
@@ -239,7 +260,7 @@ def entry_post(
         Posting(entry=entry, account_id=leg.account.pk, amount_paise=leg.amount_paise)
         for leg in legs
     )
-    for account, amount in debited_wallet_owners:
+    for account, amount in debited_wallets:
         _note_low_balance(account=account, before_paise=account.balance_paise - amount, entry=entry)
     _broadcast_balances(locked.values())
     return entry
@@ -372,8 +393,10 @@ def reservation_settle(
 
     The caller holds a transaction. Settling twice raises ReservationClosed.
     """
+    for leg in payees:
+        validate_amount(leg.amount_paise)  # before _close: a refused settle changes nothing
     total = sum(leg.amount_paise for leg in payees)
-    if any(leg.amount_paise <= 0 for leg in payees) or total > reservation.amount_paise:
+    if total > reservation.amount_paise:
         raise InvalidAmount("Settlement must be positive and at most the reserved amount.")
     _close(reservation, ReservationStatus.SETTLED, settled_paise=total)
     wallet = reservation.wallet
@@ -432,3 +455,4 @@ def reservations_expire_overdue(*, now=None, limit: int = 500) -> int:
     """Void forgotten reservations past their expiry. Safe to run twice and late."""
     ids = list(Reservation.objects.overdue(now).values_list("pk", flat=True)[:limit])
     return sum(reservation_expire_one(reservation_id=pk) for pk in ids)
+
