@@ -92,6 +92,9 @@ class Wallet(models.Model):
     low_balance_threshold_paise = models.BigIntegerField(default=10_000)  # ₹100
     created_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        permissions = [("adjust_balance", "Can adjust a wallet balance (staff adjustment)")]
+
     def __str__(self) -> str:
         return f"@{self.handle}"
 
@@ -199,6 +202,7 @@ class Reservation(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["status", "expires_at"], name="reservation_due")]
+        permissions = [("void_reservation", "Can release a pending reservation")]
 
     def __str__(self) -> str:
         return f"Reservation #{self.pk} ({self.purpose}, {self.status})"
@@ -223,3 +227,53 @@ class LowBalanceAlert(models.Model):
 
     def __str__(self) -> str:
         return f"Low balance for user {self.user_id}"
+
+
+class LedgerSeal(models.Model):
+    """One link of the hash chain over journal entries (tamper evidence, like Formance's logs).
+
+    `seal` = SHA-256(previous seal + canonical content of the entry), see
+    wallet.integrity.entry_digest_content. Entries are sealed off the hot path by
+    wallet.integrity.ledger_seal in `sequence` order (1, 2, 3, ...); the unique
+    constraints make a second, racing sealer fail instead of forking the chain.
+    Rows are append-only (database triggers, migration 0004).
+    """
+
+    sequence = models.BigIntegerField(unique=True)
+    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="seal")
+    seal = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["sequence"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sequence__gte=1), name="ledger_seal_sequence_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Seal #{self.sequence} of entry #{self.entry_id}"
+
+
+class LedgerCheckRun(models.Model):
+    """One run of wallet.integrity.ledger_check: what it proved, or what it found wrong.
+
+    `problems` is a list of {"code", "message", "account", "entry"}; `stats` holds
+    counts, totals and the chain head (sequence, seal) seen by the run, which the
+    next run compares against so a rewritten chain is noticed too.
+    """
+
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    ok = models.BooleanField(null=True)  # None while running (or if the run crashed)
+    problems = models.JSONField(default=list, blank=True)
+    stats = models.JSONField(default=dict, blank=True)
+    triggered_by = models.CharField(max_length=40, blank=True)  # "beat", "command", "admin"
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        state = {True: "ok", False: "FAILED", None: "running"}[self.ok]
+        return f"Ledger check #{self.pk} ({state})"
