@@ -5,6 +5,7 @@ whole wallet page or, for an htmx request, only the statement fragment.
 """
 
 import csv
+import uuid
 from dataclasses import asdict
 from urllib.parse import urlencode
 
@@ -88,6 +89,7 @@ def wallet_home(request):
             topup_url=_url_or_none("billing:topup_start"),
             withdraw_url=_url_or_none("billing:withdraw"),
             quick_topups=QUICK_TOPUP_RUPEES,
+            topup_key=uuid.uuid4().hex,  # a double click opens one gateway order
         )
         context["low_balance"] = (
             context["balances"].available_paise < wallet.low_balance_threshold_paise
