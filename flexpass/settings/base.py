@@ -205,3 +205,4 @@ from .components.drf import *  # noqa: E402,F403
 from .components.flexpass import *  # noqa: E402,F403
 from .components.logging import *  # noqa: E402,F403
 from .components.marketplace import *  # noqa: E402,F403
+from .components.flashsale import *  # noqa: E402,F403

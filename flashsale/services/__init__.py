@@ -1,0 +1,29 @@
+"""Flash-sale writes: one function per use case. Every door (pages, API, admin,
+jobs, commands) calls these."""
+
+from flashsale.services.checkout import hold_checkout, platform_fee
+from flashsale.services.holds import (
+    hold_create,
+    hold_expire,
+    hold_release,
+    hold_void,
+    holds_expire_overdue,
+)
+from flashsale.services.stock import counter_bump, item_create, item_restock
+from flashsale.services.waitlist import waitlist_join, waitlist_leave, waitlist_offer
+
+__all__ = [
+    "counter_bump",
+    "hold_checkout",
+    "hold_create",
+    "hold_expire",
+    "hold_release",
+    "hold_void",
+    "holds_expire_overdue",
+    "item_create",
+    "item_restock",
+    "platform_fee",
+    "waitlist_join",
+    "waitlist_leave",
+    "waitlist_offer",
+]

@@ -1,0 +1,327 @@
+"""Holds: take units for two minutes, give them back on release or expiry.
+
+Exactly once, by conditional UPDATEs on the hold's status in the same
+transaction as the stock change: `active -> released` only while
+`expires_at > now`, `active -> expired` only once `expires_at <= now`,
+`active -> confirmed` (checkout) only while `expires_at > now`. Whoever flips the
+status does the stock work; everyone else sees 0 rows and does nothing.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError
+from django.utils import timezone
+
+from flashsale import live, throttle
+from flashsale.errors import (
+    HoldClosed,
+    HoldExpired,
+    HoldNotFound,
+    HoldThrottled,
+    InvalidQuantity,
+    PerUserLimitReached,
+    SaleNotLive,
+    SoldOut,
+)
+from flashsale.models import CounterName, EventKind, Hold, HoldStatus, SaleItem
+from flashsale.selectors import item_access, item_related
+from flashsale.services.stock import (
+    allowance_give_back,
+    allowance_take,
+    counter_bump,
+    event_append,
+    stock_put_back,
+    stock_take,
+)
+from flashsale.services.waitlist import waitlist_offer
+from wallet.services import money_transaction
+
+logger = logging.getLogger(__name__)
+
+
+def _validate_quantity(quantity, item: SaleItem) -> int:
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise InvalidQuantity("The quantity must be a whole number.")
+    if quantity < 1:
+        raise InvalidQuantity("The quantity must be at least 1.")
+    if quantity > item.per_user_limit:
+        raise InvalidQuantity(f"At most {item.per_user_limit} per customer for {item.name}.")
+    if quantity > item.total:
+        raise InvalidQuantity(f"This sale has only {item.total} of {item.name}.")
+    return quantity
+
+
+# --- create ---------------------------------------------------------------------------------
+
+
+def hold_create(
+    *,
+    user,
+    item_id: int,
+    quantity: int,
+    client_ip: str = "",
+    request_key: str | None = None,
+    now=None,
+) -> tuple[Hold, bool]:
+    """Hold `quantity` units of an item for FLASH_HOLD_SECONDS. Returns (hold, created).
+
+    Never oversells: the units are taken by one conditional UPDATE in the same
+    transaction as the hold and its event, whatever Redis is doing. A repeat
+    of the same `request_key` returns the first hold (created=False). Refusals:
+    SaleNotLive, InvalidQuantity, SoldOut (counted as an oversell attempt
+    blocked), PerUserLimitReached, HoldThrottled (counted as a throttle block).
+    """
+    item = item_access(item_id=item_id)
+    if request_key:
+        first = _hold_for_key(user=user, request_key=request_key, item=item, quantity=quantity)
+        if first is not None:
+            return first, False
+    now = now or timezone.now()
+    if not item.sale.is_live(now):
+        raise SaleNotLive(_not_live_message(item, now))
+    _validate_quantity(quantity, item)
+
+    try:
+        slot = throttle.hold_slot_take(user_id=user.pk, ip=client_ip)
+    except throttle.Throttled as exc:
+        counter_bump(item_id=item.pk, name=CounterName.THROTTLE_BLOCKED)
+        raise HoldThrottled(_throttle_message(exc), retry_after=exc.retry_after) from None
+    try:
+        return _hold_create_checked(
+            user=user, item=item, quantity=quantity, request_key=request_key, now=now
+        )
+    except BaseException:
+        slot.release()  # a refused hold does not count against the window
+        raise
+
+
+def _hold_create_checked(*, user, item, quantity, request_key, now) -> tuple[Hold, bool]:
+    if item.available < quantity and not _expire_overdue_for(item, now):
+        counter_bump(item_id=item.pk, name=CounterName.OVERSELL_BLOCKED)
+        raise SoldOut(_sold_out_message(item, item.available))
+    for attempt in (1, 2):
+        try:
+            hold = _hold_insert(
+                user=user, item=item, quantity=quantity, request_key=request_key, now=now
+            )
+            return hold, True
+        except SoldOut:
+            # Someone took the last units since we read; overdue holds may free some.
+            if attempt == 1 and _expire_overdue_for(item, now):
+                continue
+            counter_bump(item_id=item.pk, name=CounterName.OVERSELL_BLOCKED)
+            raise
+        except PerUserLimitReached:
+            # Units of the user's own expired holds come back lazily: retry once.
+            if attempt == 1 and _expire_overdue_for(item, now, user_id=user.pk):
+                continue
+            raise
+        except IntegrityError as exc:
+            if not request_key or "flash_hold_request_key" not in str(exc):
+                raise
+            first = _hold_for_key(user=user, request_key=request_key, item=item, quantity=quantity)
+            if first is None:
+                raise
+            return first, False
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@money_transaction
+def _hold_insert(*, user, item: SaleItem, quantity: int, request_key, now) -> Hold:
+    if not allowance_take(
+        item_id=item.pk, user_id=user.pk, quantity=quantity, limit=item.per_user_limit
+    ):
+        raise PerUserLimitReached(
+            f"You already hold or bought the most allowed ({item.per_user_limit}) of {item.name}."
+        )
+    hold = Hold.objects.create(
+        item=item,
+        user=user,
+        quantity=quantity,
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.FLASH_HOLD_SECONDS),
+        request_key=request_key or None,
+    )
+    event_append(
+        item_id=item.pk,
+        kind=EventKind.HOLD_CREATED,
+        delta=-quantity,
+        hold=hold,
+        metadata={"user": user.pk},
+    )
+    # Last, so the hot row stays locked only from here to the commit.
+    if not stock_take(item_id=item.pk, quantity=quantity):
+        raise SoldOut(_sold_out_message(item, None))
+    live.stock_changed(item_id=item.pk, sale_id=item.sale_id)
+    return hold
+
+
+def _hold_for_key(*, user, request_key: str, item: SaleItem, quantity: int) -> Hold | None:
+    from wallet.errors import IdempotencyConflict
+
+    first = Hold.objects.filter(user=user, request_key=request_key).first()
+    if first is not None and (first.item_id != item.pk or first.quantity != quantity):
+        raise IdempotencyConflict("This Idempotency-Key was used for a different hold.")
+    return first
+
+
+def _not_live_message(item: SaleItem, now) -> str:
+    phase = item.sale.phase(now)
+    if phase == "upcoming":
+        return f"{item.sale.name} starts at {timezone.localtime(item.sale.starts_at):%H:%M}."
+    if phase == "ended":
+        return f"{item.sale.name} has ended."
+    return f"{item.sale.name} is not open."
+
+
+def _sold_out_message(item: SaleItem, available: int | None) -> str:
+    if available:
+        return f"Only {available} of {item.name} left."
+    return f"{item.name} just sold out. Join the waitlist to get the next one back."
+
+
+def _throttle_message(exc: throttle.Throttled) -> str:
+    minutes = max(1, round(exc.retry_after / 60))
+    who = "this account" if exc.scope == "account" else "your network"
+    return (
+        f"Too many holds from {who}: at most {settings.FLASH_HOLDS_PER_USER} in "
+        f"{settings.FLASH_THROTTLE_WINDOW_SECONDS // 60} minutes. "
+        f"Try again in about {minutes} minute{'s' if minutes != 1 else ''}."
+    )
+
+
+# --- give units back ------------------------------------------------------------------------
+
+
+def _units_return(
+    *, hold: Hold, item: SaleItem, kind: str, now, acting_user=None, reason: str = ""
+) -> None:
+    """After a hold flipped to released/expired: its units go to the waitlist or stock.
+
+    The caller holds the transaction in which it flipped the status.
+    """
+    allowance_give_back(item_id=item.pk, user_id=hold.user_id, quantity=hold.quantity)
+    metadata = {"user": hold.user_id}
+    if acting_user is not None and acting_user.pk != hold.user_id:
+        metadata["by_staff"] = acting_user.pk
+    if reason:
+        metadata["reason"] = reason[:200]
+    event_append(
+        item_id=item.pk,
+        kind=kind,
+        delta=hold.quantity,
+        hold=hold,
+        metadata=metadata,
+        acting_user=acting_user,
+    )
+    offered = waitlist_offer(item=item, units=hold.quantity, now=now)
+    if hold.quantity - offered:
+        stock_put_back(item_id=item.pk, quantity=hold.quantity - offered)
+    live.stock_changed(item_id=item.pk, sale_id=item.sale_id)
+
+
+@money_transaction
+def hold_expire(*, hold_id: int, now=None) -> bool:
+    """Expire one overdue hold and return its units. False if it was not overdue and active."""
+    now = now or timezone.now()
+    hold = Hold.objects.select_related(*item_related("item__")).filter(pk=hold_id).first()
+    if hold is None:
+        return False
+    flipped = Hold.objects.filter(pk=hold_id, status=HoldStatus.ACTIVE, expires_at__lte=now).update(
+        status=HoldStatus.EXPIRED, resolved_at=now
+    )
+    if not flipped:
+        return False  # confirmed, released or already expired by someone else
+    _units_return(hold=hold, item=hold.item, kind=EventKind.HOLD_EXPIRED, now=now)
+    return True
+
+
+def holds_expire_overdue(
+    *, item_ids=None, user_id: int | None = None, now=None, limit: int | None = None
+) -> int:
+    """Expire overdue holds (all, or of some items / one user). Safe to run twice and late.
+
+    The beat job calls it for everything; pages and the hold path call it for
+    the items they show or take, so stock is right even with beat stopped.
+    """
+    now = now or timezone.now()
+    overdue = Hold.objects.overdue(now)
+    if item_ids is not None:
+        overdue = overdue.filter(item_id__in=list(item_ids))
+    if user_id is not None:
+        overdue = overdue.filter(user_id=user_id)
+    ids = list(
+        overdue.order_by("expires_at", "pk").values_list("pk", flat=True)[
+            : limit or settings.FLASH_EXPIRY_BATCH
+        ]
+    )
+    if not ids:
+        return 0
+    with live.batched():
+        return sum(hold_expire(hold_id=pk, now=now) for pk in ids)
+
+
+def _expire_overdue_for(item: SaleItem, now, user_id: int | None = None) -> bool:
+    """Lazy expiry on the hold path. True if any units came back (re-reads stock)."""
+    if not holds_expire_overdue(item_ids=[item.pk], user_id=user_id, now=now):
+        return False
+    item.available = SaleItem.objects.values_list("available", flat=True).get(pk=item.pk)
+    return True
+
+
+def hold_release(*, user, hold_id: int, acting_user=None, reason: str = "", now=None) -> Hold:
+    """Give a hold's units back before it expires. Releasing twice is harmless.
+
+    `user` must own the hold; staff void someone's hold with `hold_void`.
+    Releasing a hold that has run out expires it (its units come back) and
+    raises HoldExpired.
+    """
+    now = now or timezone.now()
+    try:
+        return _hold_release(
+            user=user, hold_id=hold_id, acting_user=acting_user, reason=reason, now=now
+        )
+    except HoldExpired:
+        hold_expire(hold_id=hold_id, now=now)
+        raise
+
+
+@money_transaction
+def _hold_release(*, user, hold_id: int, acting_user, reason: str, now) -> Hold:
+    hold = Hold.objects.select_related(*item_related("item__")).filter(pk=hold_id).first()
+    if hold is None or (hold.user_id != user.pk and acting_user is None):
+        raise HoldNotFound(f"You have no hold #{hold_id}.")
+    flipped = Hold.objects.filter(pk=hold_id, status=HoldStatus.ACTIVE, expires_at__gt=now).update(
+        status=HoldStatus.RELEASED, resolved_at=now
+    )
+    if not flipped:
+        hold.refresh_from_db(fields=["status", "resolved_at"])
+        if hold.status == HoldStatus.RELEASED:
+            return hold
+        if hold.status == HoldStatus.CONFIRMED:
+            raise HoldClosed("This hold is already paid for; it cannot be released.")
+        raise HoldExpired("This hold has already expired; its units went back to the sale.")
+    _units_return(
+        hold=hold,
+        item=hold.item,
+        kind=EventKind.HOLD_RELEASED,
+        now=now,
+        acting_user=acting_user or user,
+        reason=reason,
+    )
+    hold.status, hold.resolved_at = HoldStatus.RELEASED, now
+    return hold
+
+
+def hold_void(*, hold_id: int, acting_user, reason: str = "") -> Hold:
+    """Staff release someone's active hold (the admin's "Void hold" action), audited."""
+    if acting_user is None or not acting_user.is_staff:
+        raise HoldNotFound("Only staff can void someone else's hold.")
+    hold = Hold.objects.filter(pk=hold_id).select_related("user").first()
+    if hold is None:
+        raise HoldNotFound(f"There is no hold #{hold_id}.")
+    return hold_release(
+        user=hold.user, hold_id=hold_id, acting_user=acting_user, reason=reason or "voided by staff"
+    )

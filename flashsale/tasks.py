@@ -1,0 +1,16 @@
+from celery import shared_task
+
+from flashsale import services
+from flexpass.jobs import job_record_run
+
+
+@shared_task
+def holds_expire() -> int:
+    """Return the units of holds whose time ran out. Safe to run twice and late.
+
+    Correctness never waits for this job (stock reads and takes expire lazily);
+    it keeps the bookkeeping and the waitlist moving when nobody is looking.
+    """
+    count = services.holds_expire_overdue()
+    job_record_run("flashsale-expire-holds")
+    return count
