@@ -45,3 +45,12 @@ def browser_type_launch_args(browser_type_launch_args):
             "--no-first-run",
         ],
     }
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can see a failure
+    (browser tests save a screenshot to test-artifacts/ when the story fails)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

@@ -4,5 +4,5 @@ from django.conf import settings
 def site(request):
     return {
         "EMBEDDED": settings.EMBEDDED,
-        "GOOGLE_LOGIN_ENABLED": bool(settings.GOOGLE_CLIENT_ID),
+        "GOOGLE_LOGIN_ENABLED": settings.GOOGLE_LOGIN_ENABLED,
     }

@@ -3,23 +3,9 @@ import pytest
 from accounts.tests.fake_google import GoogleSigningKey
 
 
-def pytest_configure(config):
-    # pytest-xdist registers this marker only when it is loaded; with `-p no:xdist`
-    # and --strict-markers the browser test module would not even be collected.
-    config.addinivalue_line("markers", "xdist_group(name): run in the named xdist group")
-
-
 @pytest.fixture(scope="session")
 def google_key() -> GoogleSigningKey:
     return GoogleSigningKey()
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item, call):
-    """Keep each phase's report on the test item, so fixtures can see a failure."""
-    report = yield
-    setattr(item, f"rep_{report.when}", report)
-    return report
 
 
 @pytest.fixture

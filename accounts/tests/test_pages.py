@@ -28,7 +28,7 @@ def test_login_page_offers_google_and_an_emailed_code(client):
 
 def test_login_and_signup_pages_hide_google_when_it_is_not_configured(client, settings):
     # given no Google client id
-    settings.GOOGLE_CLIENT_ID = ""
+    settings.GOOGLE_LOGIN_ENABLED = False
 
     # when a visitor opens the login and sign-up pages
     pages = [client.get("/accounts/login/"), client.get("/accounts/signup/")]

@@ -33,6 +33,7 @@ ALLOWED_HOSTS = env.list(
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
+GOOGLE_LOGIN_ENABLED = bool(env.str("GOOGLE_CLIENT_ID", default=""))
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -48,7 +49,6 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
-    "allauth.socialaccount.providers.google",
     "allauth.headless",
     "channels",
     "django_celery_beat",
@@ -62,6 +62,10 @@ INSTALLED_APPS = [
     "flashsale",
     "support",
 ]
+if GOOGLE_LOGIN_ENABLED:  # without credentials /accounts/google/... is simply not there (404)
+    INSTALLED_APPS.insert(
+        INSTALLED_APPS.index("allauth.headless"), "allauth.socialaccount.providers.google"
+    )
 
 MIDDLEWARE = [
     "flexpass.observability.RequestIdMiddleware",
@@ -199,10 +203,11 @@ X_FRAME_OPTIONS = "DENY"
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 from .components.allauth import *  # noqa: E402,F403
+from .components.billing import *  # noqa: E402,F403
 from .components.celery import *  # noqa: E402,F403
 from .components.channels import *  # noqa: E402,F403
 from .components.drf import *  # noqa: E402,F403
+from .components.flashsale import *  # noqa: E402,F403
 from .components.flexpass import *  # noqa: E402,F403
 from .components.logging import *  # noqa: E402,F403
 from .components.marketplace import *  # noqa: E402,F403
-from .components.flashsale import *  # noqa: E402,F403
