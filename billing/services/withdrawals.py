@@ -1,0 +1,179 @@
+"""Money out: a withdrawal reserves the amount at once; staff approve or reject it once.
+
+Approve settles the reservation to the platform payouts account (the payout
+itself is simulated); reject voids it back to the user's available balance.
+Each review is a conditional UPDATE requested -> approved/rejected, so a second
+approve or reject is refused with WithdrawalAlreadyReviewed and moves nothing.
+"""
+
+import logging
+
+from django.conf import settings
+from django.utils import timezone
+
+from billing.bank_details import (
+    account_number_hash,
+    clean_account_holder,
+    clean_account_number,
+    clean_ifsc,
+)
+from billing.errors import (
+    InvalidIdempotencyKey,
+    NotAllowed,
+    WithdrawalAlreadyReviewed,
+    WithdrawalRefused,
+)
+from billing.models import Withdrawal, WithdrawalStatus
+from flexpass.money import format_rupees
+from wallet.errors import IdempotencyConflict, InsufficientFunds
+from wallet.models import AccountKind, EntryKind
+from wallet.services import (
+    Leg,
+    money_transaction,
+    platform_account,
+    reservation_create,
+    reservation_settle,
+    reservation_void,
+    validate_amount,
+    wallet_ensure,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def withdrawal_check_amount(amount_paise) -> int:
+    validate_amount(amount_paise)
+    if amount_paise < settings.WITHDRAWAL_MIN_PAISE:
+        raise WithdrawalRefused(
+            f"The smallest withdrawal is {format_rupees(settings.WITHDRAWAL_MIN_PAISE)}.",
+            field="amount_paise",
+        )
+    if amount_paise > settings.WITHDRAWAL_MAX_PAISE:
+        raise WithdrawalRefused(
+            f"The largest withdrawal is {format_rupees(settings.WITHDRAWAL_MAX_PAISE)}.",
+            field="amount_paise",
+        )
+    return amount_paise
+
+
+@money_transaction
+def withdrawal_request(
+    *,
+    user,
+    amount_paise: int,
+    account_holder: str,
+    account_number: str,
+    ifsc: str,
+    idempotency_key: str,
+) -> Withdrawal:
+    """Ask for `amount_paise` to be paid to a bank account; the amount is reserved now.
+
+    Same key and same request -> the first withdrawal; same key, other request ->
+    IdempotencyConflict. Not enough available money -> InsufficientFunds, nothing changes.
+    """
+    withdrawal_check_amount(amount_paise)
+    holder = clean_account_holder(account_holder)
+    number = clean_account_number(account_number)
+    ifsc = clean_ifsc(ifsc)
+    key = str(idempotency_key or "").strip()
+    if not key or len(key) > 255:
+        raise InvalidIdempotencyKey("An idempotency key of 1 to 255 characters is required.")
+    digest = account_number_hash(number)
+
+    existing = Withdrawal.objects.filter(user=user, idempotency_key=key).first()
+    if existing is not None:
+        same = (
+            existing.amount_paise,
+            existing.account_hash,
+            existing.ifsc,
+            existing.account_holder,
+        )
+        if same != (amount_paise, digest, ifsc, holder):
+            raise IdempotencyConflict(
+                "This idempotency key was already used for a different withdrawal."
+            )
+        return existing
+
+    wallet = wallet_ensure(user=user)
+    try:
+        reservation = reservation_create(
+            wallet=wallet,
+            amount_paise=amount_paise,
+            purpose="withdrawal",
+            idempotency_key=f"user:{user.pk}:withdrawal:{key}",
+            memo=f"Withdrawal to bank •••• {number[-4:]}",
+        )
+    except InsufficientFunds as exc:
+        wallet.available.refresh_from_db(fields=["balance_paise"])
+        raise InsufficientFunds(
+            f"You have {format_rupees(wallet.available.balance_paise)} available; "
+            f"you asked to withdraw {format_rupees(amount_paise)}.",
+            field="amount_paise",
+        ) from exc
+    withdrawal = Withdrawal.objects.create(
+        user=user,
+        amount_paise=amount_paise,
+        account_holder=holder,
+        account_last4=number[-4:],
+        account_hash=digest,
+        ifsc=ifsc,
+        reservation=reservation,
+        idempotency_key=key,
+    )
+    logger.info("withdrawal %s requested by user %s", withdrawal.pk, user.pk)
+    return withdrawal
+
+
+def _review(*, withdrawal: Withdrawal, acting_user, status: str, reason: str) -> Withdrawal:
+    """requested -> `status`, once. The caller holds money_transaction."""
+    if acting_user is None or not acting_user.is_staff:
+        raise NotAllowed("Only staff can review withdrawals.")
+    now = timezone.now()
+    won = Withdrawal.objects.filter(pk=withdrawal.pk, status=WithdrawalStatus.REQUESTED).update(
+        status=status, reviewed_by=acting_user, reviewed_at=now, reason=reason
+    )
+    if not won:
+        raise WithdrawalAlreadyReviewed(f"Withdrawal #{withdrawal.pk} was already reviewed.")
+    return Withdrawal.objects.select_related(
+        "reservation__wallet__available", "reservation__wallet__reserved"
+    ).get(pk=withdrawal.pk)
+
+
+@money_transaction
+def withdrawal_approve(*, withdrawal: Withdrawal, acting_user) -> Withdrawal:
+    """Pay the reserved amount out (to the platform payouts account). Exactly once."""
+    withdrawal = _review(
+        withdrawal=withdrawal, acting_user=acting_user, status=WithdrawalStatus.APPROVED, reason=""
+    )
+    reservation_settle(
+        reservation=withdrawal.reservation,
+        payees=[Leg(platform_account(AccountKind.PLATFORM_PAYOUTS), withdrawal.amount_paise)],
+        kind=EntryKind.WITHDRAWAL,
+        category="withdrawal",
+        memo=f"Withdrawal to bank {withdrawal.account_masked}",
+        metadata={"withdrawal": withdrawal.pk, "ifsc": withdrawal.ifsc},
+        acting_user=acting_user,
+    )
+    logger.info("withdrawal %s approved by %s", withdrawal.pk, acting_user.pk)
+    return withdrawal
+
+
+@money_transaction
+def withdrawal_reject(*, withdrawal: Withdrawal, acting_user, reason: str) -> Withdrawal:
+    """Release the reserved amount back to the user's available balance. Exactly once."""
+    reason = " ".join(str(reason or "").split())[:200]
+    if len(reason) < 3:
+        raise WithdrawalRefused("Say why the withdrawal is rejected; the user will see it.")
+    withdrawal = _review(
+        withdrawal=withdrawal,
+        acting_user=acting_user,
+        status=WithdrawalStatus.REJECTED,
+        reason=reason,
+    )
+    reservation_void(
+        reservation=withdrawal.reservation,
+        acting_user=acting_user,
+        memo=f"Withdrawal rejected: {reason}"[:200],
+    )
+    logger.info("withdrawal %s rejected by %s", withdrawal.pk, acting_user.pk)
+    return withdrawal

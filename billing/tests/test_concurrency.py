@@ -1,0 +1,181 @@
+"""Races on real PostgreSQL with real threads: a captured payment is credited exactly once."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from billing import services
+from billing.models import TopUp, TopUpStatus, WebhookEvent, Withdrawal, WithdrawalStatus
+from billing.tests.factories import (
+    StaffFactory,
+    UserFactory,
+    available,
+    fund,
+    new_key,
+    pay,
+    reserved,
+    signed_event,
+)
+from flexpass.errors import DomainError
+from wallet.models import JournalEntry
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_together(*calls):
+    """Start every call at the same moment in its own thread; return results or exceptions."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait()
+            results[index] = call()
+        except Exception as exc:  # collected and asserted on by the test
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    return results
+
+
+def paid_topup(user, amount_paise=50_000) -> tuple[TopUp, dict]:
+    topup = services.topup_create(
+        user=user, amount_paise=amount_paise, idempotency_key=new_key("topup")
+    )
+    return topup, pay(topup)
+
+
+def test_the_same_captured_webhook_ten_times_at_once_credits_once():
+    user = UserFactory()
+    topup, _ = paid_topup(user)
+    body, signature = signed_event(topup)
+
+    def deliver():
+        return services.webhook_receive(raw_body=body, signature=signature, event_id="evt_race")
+
+    results = run_together(*[deliver] * 10)
+
+    assert sorted(results) == ["credited"] + ["duplicate"] * 9
+    assert available(user) == 50_000
+    assert JournalEntry.objects.filter(idempotency_key=f"topup:{topup.pk}:capture").count() == 1
+    assert WebhookEvent.objects.filter(signature_valid=True).count() == 1
+
+
+def test_ten_redeliveries_under_different_event_ids_credit_once():
+    user = UserFactory()
+    topup, _ = paid_topup(user)
+    body, signature = signed_event(topup)
+
+    def deliver(n):
+        return lambda: services.webhook_receive(
+            raw_body=body, signature=signature, event_id=f"evt_{n}"
+        )
+
+    results = run_together(*[deliver(n) for n in range(10)])
+
+    assert sorted(results) == ["already_captured"] * 9 + ["credited"]
+    assert available(user) == 50_000
+
+
+def test_webhooks_racing_the_browser_return_credit_once():
+    user = UserFactory()
+    topup, fields = paid_topup(user)
+    body, signature = signed_event(topup)
+
+    def webhook():
+        return services.webhook_receive(raw_body=body, signature=signature, event_id="evt_race")
+
+    def browser():
+        return services.topup_confirm_return(
+            user=user,
+            topup_id=topup.pk,
+            payment_id=fields["razorpay_payment_id"],
+            signature=fields["razorpay_signature"],
+        ).status
+
+    results = run_together(browser, *[webhook] * 5)
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert results[0] == TopUpStatus.CAPTURED
+    assert available(user) == 50_000
+    assert JournalEntry.objects.filter(idempotency_key=f"topup:{topup.pk}:capture").count() == 1
+    topup.refresh_from_db()
+    assert topup.captured_via in ("return", "webhook")
+
+
+def test_reconciliation_racing_the_webhook_credits_once():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    user = UserFactory()
+    topup, _ = paid_topup(user)
+    TopUp.objects.filter(pk=topup.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+    body, signature = signed_event(topup)
+
+    results = run_together(
+        services.topups_reconcile,
+        services.topups_reconcile,
+        lambda: services.webhook_receive(raw_body=body, signature=signature, event_id="e1"),
+    )
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert available(user) == 50_000
+    assert JournalEntry.objects.filter(idempotency_key=f"topup:{topup.pk}:capture").count() == 1
+
+
+def test_concurrent_topups_cannot_pass_the_daily_limit(settings):
+    settings.TOPUP_DAILY_MAX_PAISE = 100_000
+    user = UserFactory()
+
+    def open_topup(n):
+        return lambda: services.topup_create(
+            user=user, amount_paise=40_000, idempotency_key=f"daily-{n}"
+        )
+
+    results = run_together(*[open_topup(n) for n in range(6)])
+
+    opened = [r for r in results if isinstance(r, TopUp)]
+    refused = [r for r in results if isinstance(r, DomainError)]
+    assert (len(opened), len(refused)) == (2, 4)
+    assert TopUp.objects.filter(user=user).count() == 2
+
+
+def test_concurrent_approve_and_reject_review_a_withdrawal_once():
+    user, staff = UserFactory(), StaffFactory()
+    fund(user, 100_000)
+    withdrawal = services.withdrawal_request(
+        user=user,
+        amount_paise=30_000,
+        account_holder="Asha Rao",
+        account_number="123456789012",
+        ifsc="HDFC0001234",
+        idempotency_key="w1",
+    )
+
+    results = run_together(
+        *[lambda: services.withdrawal_approve(withdrawal=withdrawal, acting_user=staff)] * 4,
+        *[
+            lambda: services.withdrawal_reject(
+                withdrawal=withdrawal, acting_user=staff, reason="Race"
+            )
+        ]
+        * 4,
+    )
+
+    reviewed = [r for r in results if isinstance(r, Withdrawal)]
+    assert len(reviewed) == 1, results
+    withdrawal.refresh_from_db()
+    assert reserved(user) == 0
+    if withdrawal.status == WithdrawalStatus.APPROVED:
+        assert available(user) == 70_000
+    else:
+        assert available(user) == 100_000
