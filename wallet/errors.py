@@ -40,3 +40,9 @@ class RecipientNotFound(DomainError):
     status_code = 404
     code = "recipient_not_found"
     title = "Recipient not found"
+
+
+class AdjustmentRefused(DomainError):
+    status_code = 400
+    code = "adjustment_refused"
+    title = "Adjustment refused"

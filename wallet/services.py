@@ -25,6 +25,7 @@ from flexpass.errors import RetryLater
 from flexpass.realtime import broadcast_on_commit, user_group
 from wallet import lock_objects
 from wallet.errors import (
+    AdjustmentRefused,
     IdempotencyConflict,
     InsufficientFunds,
     InvalidAmount,
@@ -456,3 +457,60 @@ def reservations_expire_overdue(*, now=None, limit: int = 500) -> int:
     ids = list(Reservation.objects.overdue(now).values_list("pk", flat=True)[:limit])
     return sum(reservation_expire_one(reservation_id=pk) for pk in ids)
 
+
+@money_transaction
+def reservation_release(*, reservation_id: int, acting_user, reason: str = "") -> Reservation:
+    """Staff release a pending reservation back to the owner's available balance.
+
+    The admin's "Void reservation" action calls this. Releasing twice raises
+    ReservationClosed; the release entry records who did it and why.
+    """
+    reservation = Reservation.objects.select_related("wallet__available", "wallet__reserved").get(
+        pk=reservation_id
+    )
+    reason = reason.strip()
+    return reservation_void(
+        reservation=reservation,
+        acting_user=acting_user,
+        memo=(f"Released by staff: {reason}" if reason else "Released by staff")[:200],
+    )
+
+
+# --- staff adjustments ----------------------------------------------------------------------
+
+
+@money_transaction
+def wallet_adjust(
+    *, user, amount_paise: int, reason: str, acting_user, idempotency_key: str
+) -> JournalEntry:
+    """Staff correct a user's available balance against the platform adjustments account.
+
+    Positive amounts credit the user, negative amounts debit (never below zero).
+    The entry is the audit trail: kind ADJUSTMENT, `acting_user`, and the reason
+    in its memo and metadata. The same key returns the first adjustment.
+    """
+    if acting_user is None or not acting_user.is_staff:
+        raise AdjustmentRefused("Only staff can adjust a balance.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise AdjustmentRefused("Say why the balance is being adjusted.")
+    if isinstance(amount_paise, bool) or not isinstance(amount_paise, int):
+        raise InvalidAmount("The amount must be a whole number of paise.")
+    if amount_paise == 0:
+        raise InvalidAmount("An adjustment cannot be zero.")
+    validate_amount(abs(amount_paise))
+    if not idempotency_key:
+        raise AdjustmentRefused("An adjustment needs an idempotency key.")
+
+    wallet = wallet_ensure(user=user)
+    adjustments = platform_account(AccountKind.PLATFORM_ADJUSTMENTS)
+    direction = "credit" if amount_paise > 0 else "debit"
+    return entry_post(
+        kind=EntryKind.ADJUSTMENT,
+        legs=[Leg(adjustments, -amount_paise), Leg(wallet.available, amount_paise)],
+        memo=f"Adjustment ({direction}): {reason}"[:200],
+        category="adjustments",
+        idempotency_key=f"staff:{acting_user.pk}:adjust:{idempotency_key}",
+        metadata={"reason": reason[:500], "user": user.pk, "acting_user": acting_user.pk},
+        acting_user=acting_user,
+    )
