@@ -1,3 +1,13 @@
-from django.urls import path  # noqa: F401
+"""Mounted at /api/v1/wallet/ beside wallet.api.urls (one URL space for the wallet screen)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from billing.api import views
+
+app_name = "billing_api"
+urlpatterns = [
+    path("topups", views.TopUpsApi.as_view(), name="topups"),
+    path("topups/<int:topup_id>", views.TopUpDetailApi.as_view(), name="topup"),
+    path("topups/<int:topup_id>/verify", views.TopUpVerifyApi.as_view(), name="topup_verify"),
+    path("withdrawals", views.WithdrawalsApi.as_view(), name="withdrawals"),
+]

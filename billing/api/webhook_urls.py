@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+"""Mounted at /api/v1/billing/: what payment gateways call."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from billing.api import views
+
+app_name = "billing_webhooks"
+urlpatterns = [
+    path("webhooks/razorpay", views.RazorpayWebhookApi.as_view(), name="razorpay"),
+]
