@@ -15,12 +15,14 @@ the new rows. Popularity counts move with every purchase without a bump: the
 import hashlib
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
 GENERATION_KEY = "marketplace:catalog:generation"
+T = TypeVar("T")
 
 
 def catalog_generation() -> int:
@@ -45,16 +47,22 @@ def catalog_cache_invalidate() -> None:
     transaction.on_commit(_bump)
 
 
-def fragment_key(name: str, *parts: str, generation: int) -> str:
+def cache_key(name: str, *parts: str, generation: int) -> str:
     digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
     return f"marketplace:{name}:{generation}:{digest}"
 
 
-def cached_fragment(name: str, parts: tuple[str, ...], render: Callable[[], str]) -> str:
-    """The cached fragment for (`name`, `parts`), rendered by `render()` on a miss."""
-    key = fragment_key(name, *parts, generation=catalog_generation())
-    html = cache.get(key)
-    if html is None:
-        html = render()
-        cache.set(key, html, timeout=settings.CATALOG_CACHE_SECONDS)
-    return html
+def cached(name: str, parts: tuple[str, ...], compute: Callable[[], T]) -> T:
+    """The cached value for (`name`, `parts`), computed by `compute()` on a miss.
+
+    Values are rendered HTML fragments or small dicts of plain data, never
+    anything that depends on who is asking. None (nothing found) is not stored,
+    so made-up addresses cannot fill the cache.
+    """
+    key = cache_key(name, *parts, generation=catalog_generation())
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        if value is not None:
+            cache.set(key, value, timeout=settings.CATALOG_CACHE_SECONDS)
+    return value

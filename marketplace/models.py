@@ -149,8 +149,7 @@ class Plan(models.Model):
                 name="plan_usage_has_price_and_units",
             ),
             models.CheckConstraint(
-                condition=~Q(kind="metered")
-                | (Q(metered_rate_paise__gt=0) & ~Q(metered_unit="")),
+                condition=~Q(kind="metered") | (Q(metered_rate_paise__gt=0) & ~Q(metered_unit="")),
                 name="plan_metered_has_rate",
             ),
         ]
@@ -213,8 +212,7 @@ class Purchase(models.Model):
                 name="purchase_split_adds_up",
             ),
             models.CheckConstraint(
-                condition=Q(refunded_paise__gte=0)
-                & Q(refunded_paise__lte=models.F("price_paise")),
+                condition=Q(refunded_paise__gte=0) & Q(refunded_paise__lte=models.F("price_paise")),
                 name="purchase_refund_within_price",
             ),
         ]
@@ -239,9 +237,11 @@ class PassQuerySet(models.QuerySet):
     def usable(self, now=None):
         """Passes that grant access right now (never waits for the expiry job)."""
         now = now or timezone.now()
-        return self.filter(status=PassStatus.ACTIVE, starts_at__lte=now).filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-        ).filter(Q(units_left__isnull=True) | Q(units_left__gt=0))
+        return (
+            self.filter(status=PassStatus.ACTIVE, starts_at__lte=now)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+            .filter(Q(units_left__isnull=True) | Q(units_left__gt=0))
+        )
 
     def overdue(self, now=None):
         """Still marked active although their time is up (the expiry job's work list)."""
@@ -370,6 +370,9 @@ class Order(models.Model):
     )
     reservation = models.OneToOneField(
         "wallet.Reservation", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    topup = models.OneToOneField(
+        "billing.TopUp", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     idempotency_key = models.CharField(max_length=255)
     failure_reason = models.CharField(max_length=200, blank=True)

@@ -5,7 +5,13 @@ from dataclasses import dataclass
 from django.db.models import Count, F, Min, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from marketplace.errors import PassNotFound, PlanNotFound, PurchaseNotFound, ServiceNotFound
+from marketplace.errors import (
+    OrderNotFound,
+    PassNotFound,
+    PlanNotFound,
+    PurchaseNotFound,
+    ServiceNotFound,
+)
 from marketplace.models import (
     Category,
     Order,
@@ -259,3 +265,20 @@ def orders_for_buyer(*, buyer) -> QuerySet[Order]:
         .prefetch_related("transitions")
         .order_by("-created_at", "-pk")
     )
+
+
+def access_order(*, user, order_id) -> Order:
+    """The buyer's own order (staff may see any) with its steps and purchase."""
+    try:
+        order_id = int(order_id)
+    except (TypeError, ValueError):
+        raise OrderNotFound("No such order.") from None
+    qs = Order.objects.select_related(
+        "plan", "service__vendor", "service__category", "topup", "purchase__pass_obj"
+    ).prefetch_related("transitions")
+    if not user.is_staff:
+        qs = qs.filter(buyer=user)
+    order = qs.filter(pk=order_id).first()
+    if order is None:
+        raise OrderNotFound("No such order.")
+    return order

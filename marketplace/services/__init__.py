@@ -1,5 +1,13 @@
 """Marketplace writes: one function per use case (purchases, passes, orders)."""
 
+from marketplace.services.orders import (
+    order_cancel,
+    order_create,
+    order_note_return,
+    order_sync,
+    order_transition,
+    orders_sync_due,
+)
 from marketplace.services.passes import passes_expire, passes_notify_expiring
 from marketplace.services.purchases import (
     clean_idempotency_key,
@@ -12,6 +20,12 @@ from marketplace.services.purchases import (
 __all__ = [
     "clean_idempotency_key",
     "fee_split",
+    "order_cancel",
+    "order_create",
+    "order_note_return",
+    "order_sync",
+    "order_transition",
+    "orders_sync_due",
     "pass_purchase",
     "passes_expire",
     "passes_notify_expiring",
