@@ -82,7 +82,7 @@ class WithdrawalAdmin(ReadOnlyAdmin):
         "user",
         "amount",
         "account_holder",
-        "account_masked",
+        "account",
         "ifsc",
         "status",
         "reviewed_by",
@@ -97,6 +97,10 @@ class WithdrawalAdmin(ReadOnlyAdmin):
     @admin.display(description="Amount", ordering="amount_paise")
     def amount(self, obj):
         return format_rupees(obj.amount_paise)
+
+    @admin.display(description="Account")
+    def account(self, obj):
+        return obj.account_masked
 
     def _each(self, request, queryset, verb: str, call) -> None:
         done, refused = 0, []

@@ -32,6 +32,7 @@ class TopUpForm(forms.Form):
 
 
 class WithdrawForm(forms.Form):
+    label_suffix = ""
     amount_rupees = forms.CharField(
         label="Amount",
         max_length=20,
