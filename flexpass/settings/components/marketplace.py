@@ -51,3 +51,16 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+# OpenAPI: name the marketplace's enums instead of letting them collide with other "status"/"kind"s.
+from .drf import SPECTACULAR_SETTINGS  # noqa: E402
+
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "PassStatusEnum": "marketplace.models.PassStatus",
+        "PurchaseStatusEnum": "marketplace.models.PurchaseStatus",
+        "OrderStatusEnum": "marketplace.models.OrderStatus",
+        "PlanKindEnum": "marketplace.models.PlanKind",
+        "MeteredUnitEnum": "marketplace.models.MeteredUnit",
+    }
+)
