@@ -230,3 +230,51 @@ def test_without_keys_the_simulator_is_used_unless_disabled(settings):
         active_gateway()
     with pytest.raises(GatewayUnavailable):
         gateway_named("razorpay")
+
+
+# --- the real gateway wired into the app (its network call faked) ------------------------
+
+
+@pytest.fixture
+def razorpay_keys(settings, monkeypatch):
+    settings.RAZORPAY_KEY_ID = "rzp_test_KEY"
+    settings.RAZORPAY_KEY_SECRET = KEY_SECRET
+    settings.RAZORPAY_WEBHOOK_SECRET = WEBHOOK_SECRET
+    monkeypatch.setattr(
+        RazorpayGateway, "create_order", lambda self, amount_paise, receipt: "order_REAL0001"
+    )
+
+
+@pytest.mark.django_db
+def test_with_keys_the_api_returns_the_real_order_and_key_id(razorpay_keys, api):
+    response = api.post(
+        "/api/v1/wallet/topups", {"amount_paise": 50_000}, format="json", HTTP_IDEMPOTENCY_KEY="r1"
+    )
+
+    body = response.json()
+    assert (body["gateway"], body["order_id"], body["key_id"]) == (
+        "razorpay",
+        "order_REAL0001",
+        "rzp_test_KEY",
+    )
+    assert body["checkout_url"].endswith("/billing/checkout/order_REAL0001/")
+
+
+@pytest.mark.django_db
+def test_with_keys_the_checkout_page_shows_the_order_for_checkout_js(razorpay_keys, user_client):
+    location = user_client.post("/billing/topup/", {"amount_rupees": "500"})["Location"]
+
+    page = user_client.get(location).content.decode()
+
+    assert "Pay with Razorpay" in page
+    assert "order_REAL0001" in page and "rzp_test_KEY" in page
+    assert "needs internet access" in page
+
+
+@pytest.mark.django_db
+def test_with_keys_the_webhook_endpoint_checks_the_real_webhook_secret(razorpay_keys, post_webhook):
+    accepted = post_webhook(WEBHOOK_BODY, WEBHOOK_SIGNATURE, "evt_real")
+    refused = post_webhook(WEBHOOK_BODY, tamper(WEBHOOK_SIGNATURE), "evt_real_2")
+
+    assert (accepted.status_code, accepted.json()["outcome"]) == (200, "unknown_order")
+    assert refused.status_code == 400
