@@ -2,8 +2,10 @@
 
 from django.urls import path
 
+from flashsale.consumers import SaleConsumer
 from wallet.consumers import WalletConsumer
 
 websocket_urlpatterns: list = [
     path("ws/wallet/", WalletConsumer.as_asgi()),
+    path("ws/flash/<int:sale_id>/", SaleConsumer.as_asgi()),
 ]

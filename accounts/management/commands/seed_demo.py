@@ -23,6 +23,7 @@ DEMO_USERS = [
 DEMO_SEEDERS: list[str] = [  # dotted paths of `seed_demo(stdout)` functions in other apps
     "wallet.demo.seed_demo",
     "marketplace.demo.seed_demo",
+    "flashsale.demo.seed_demo",
 ]
 
 

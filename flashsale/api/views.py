@@ -1,0 +1,195 @@
+"""/api/v1/flash-sales/: list sales with live stock, hold, check out, release, waitlist.
+
+Views parse input, call a service or selector, and shape the output. Errors
+are problem details (flexpass.api.problems) raised by the services.
+
+Creating a hold takes an `Idempotency-Key` like every payment POST, but keeps
+it on the hold row itself (unique per user, in the same transaction as the
+stock take): a repeat returns the first hold with `Idempotent-Replayed: true`
+and costs the hot path nothing. Checkout moves money and goes through the
+shared `@idempotent` layer as well as the hold's own exactly-once flip.
+"""
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from flashsale import selectors, services
+from flashsale.api.serializers import (
+    HoldCreateIn,
+    HoldListOut,
+    HoldOut,
+    OrderOut,
+    SaleListOut,
+    SaleOut,
+    WaitlistOut,
+)
+from flashsale.throttle import client_ip
+from flexpass.api.problems import CONTENT_TYPE, problem
+from flexpass.idempotency import MAX_KEY_LENGTH, idempotent
+
+TAGS = ["flash-sales"]
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    name="Idempotency-Key",
+    type=OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description="A unique key (a UUID) per intended action; a repeat returns the first result.",
+)
+PROBLEM = OpenApiResponse(description="Problem details (RFC 9457).")
+
+
+def _visible_item_ids(sales) -> list[int]:
+    return [item.pk for sale in sales for item in sale.items.all()]
+
+
+class SaleListApi(APIView):
+    """Live and upcoming sales with every item's stock as of now."""
+
+    @extend_schema(operation_id="flash_sales_list", responses=SaleListOut, tags=TAGS)
+    def get(self, request):
+        now = timezone.now()
+        sales = selectors.storefront_sales(now=now)
+        if services.holds_expire_overdue(item_ids=_visible_item_ids(sales), now=now):
+            sales = selectors.storefront_sales(now=now)  # lazy expiry returned units
+        return Response({"results": SaleOut(sales, many=True, context={"now": now}).data})
+
+
+class SaleDetailApi(APIView):
+    @extend_schema(operation_id="flash_sales_retrieve", responses=SaleOut, tags=TAGS)
+    def get(self, request, sale_id: int):
+        now = timezone.now()
+        sale = selectors.sale_access(sale_id=sale_id)
+        if services.holds_expire_overdue(item_ids=[i.pk for i in sale.items.all()], now=now):
+            sale = selectors.sale_access(sale_id=sale_id)
+        return Response(SaleOut(sale, context={"now": now}).data)
+
+
+class HoldCreateApi(APIView):
+    """Hold units for FLASH_HOLD_SECONDS. 409 sold out / limit, 429 throttled (Retry-After).
+
+    The Lua sliding window is this endpoint's throttle (it fails open when
+    Redis is down); DRF's cache throttle would turn a Redis outage into 500s.
+    """
+
+    throttle_classes: list = []
+
+    @extend_schema(
+        operation_id="flash_holds_create",
+        request=HoldCreateIn,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: HoldOut, 400: PROBLEM, 404: PROBLEM, 409: PROBLEM, 429: PROBLEM},
+        tags=TAGS,
+    )
+    def post(self, request, item_id: int):
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key or len(key) > MAX_KEY_LENGTH:
+            body = problem(
+                status_code=400,
+                title="Idempotency-Key required",
+                detail=f"Send an Idempotency-Key header (a UUID, at most {MAX_KEY_LENGTH} "
+                "characters) with every hold request.",
+                code="idempotency_key_missing",
+            )
+            return Response(body, status=400, content_type=CONTENT_TYPE)
+        data = HoldCreateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        hold, created = services.hold_create(
+            user=request.user,
+            item_id=item_id,
+            quantity=data.validated_data["quantity"],
+            client_ip=client_ip(request),
+            request_key=f"api:{key}",
+        )
+        response = Response(HoldOut(hold).data, status=status.HTTP_201_CREATED)
+        if not created:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class HoldListApi(APIView):
+    @extend_schema(operation_id="flash_holds_list", responses=HoldListOut, tags=TAGS)
+    def get(self, request):
+        holds = selectors.user_holds(user=request.user)
+        return Response({"results": HoldOut(holds, many=True).data})
+
+
+class HoldDetailApi(APIView):
+    @extend_schema(operation_id="flash_holds_retrieve", responses=HoldOut, tags=TAGS)
+    def get(self, request, hold_id: int):
+        hold = selectors.hold_access(user=request.user, hold_id=hold_id)
+        if hold.status == "active" and not hold.is_open():
+            services.hold_expire(hold_id=hold.pk)  # lazy expiry: its units go back now
+            hold = selectors.hold_access(user=request.user, hold_id=hold_id)
+        return Response(HoldOut(hold).data)
+
+
+class HoldCheckoutApi(APIView):
+    """Pay for the hold from the wallet. 402 insufficient funds, 410 expired, 409 released."""
+
+    @extend_schema(
+        operation_id="flash_holds_checkout",
+        request=None,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: OrderOut, 402: PROBLEM, 404: PROBLEM, 409: PROBLEM, 410: PROBLEM},
+        tags=TAGS,
+    )
+    @idempotent
+    def post(self, request, hold_id: int):
+        order, _created = services.hold_checkout(user=request.user, hold_id=hold_id)
+        return Response(OrderOut(order).data, status=status.HTTP_201_CREATED)
+
+
+class HoldReleaseApi(APIView):
+    @extend_schema(
+        operation_id="flash_holds_release",
+        request=None,
+        responses={200: HoldOut, 404: PROBLEM, 409: PROBLEM, 410: PROBLEM},
+        tags=TAGS,
+    )
+    def post(self, request, hold_id: int):
+        services.hold_release(user=request.user, hold_id=hold_id)
+        return Response(HoldOut(selectors.hold_access(user=request.user, hold_id=hold_id)).data)
+
+
+class WaitlistApi(APIView):
+    """Join (POST) or leave (DELETE) the line for a sold-out item."""
+
+    def _out(self, request, item_id: int, entry) -> dict:
+        place = selectors.user_waitlist_positions(user=request.user, item_ids=[item_id])
+        return WaitlistOut(
+            {
+                "item_id": item_id,
+                "status": entry.status,
+                "place": place.get(item_id),
+                "created_at": entry.created_at,
+            }
+        ).data
+
+    @extend_schema(
+        operation_id="flash_waitlist_join",
+        request=None,
+        responses={201: WaitlistOut, 404: PROBLEM, 409: PROBLEM},
+        tags=TAGS,
+    )
+    def post(self, request, item_id: int):
+        item = selectors.item_access(item_id=item_id)
+        entry = services.waitlist_join(user=request.user, item=item)
+        return Response(self._out(request, item_id, entry), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="flash_waitlist_leave", request=None, responses={204: None}, tags=TAGS
+    )
+    def delete(self, request, item_id: int):
+        item = selectors.item_access(item_id=item_id)
+        services.waitlist_leave(user=request.user, item=item)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class OrderDetailApi(APIView):
+    @extend_schema(operation_id="flash_orders_retrieve", responses=OrderOut, tags=TAGS)
+    def get(self, request, order_id: int):
+        return Response(OrderOut(selectors.order_access(user=request.user, order_id=order_id)).data)
