@@ -222,10 +222,7 @@ def entry_post(
     for pk, amount in net.items():
         account = locked[pk]
         if amount < 0 and not account.may_go_negative and account.balance_paise + amount < 0:
-            raise InsufficientFunds(
-                f"Not enough money in {account.code} for this payment.",
-                account=account.code,
-            )
+            raise _insufficient(account, needed_paise=-amount)
 
     debited_wallets = []
     for pk in sorted(net):
@@ -237,10 +234,7 @@ def entry_post(
         if not account.may_go_negative and amount < 0:
             rows = rows.filter(balance_paise__gte=-amount)  # belt and braces (and the CHECK)
         if rows.update(balance_paise=F("balance_paise") + amount) != 1:
-            raise InsufficientFunds(
-                f"Not enough money in {account.code} for this payment.",
-                account=account.code,
-            )
+            raise _insufficient(account, needed_paise=-amount)
         account.balance_paise += amount
         if account.kind == AccountKind.USER_AVAILABLE and amount < 0:
             debited_wallets.append((account, amount))
@@ -265,6 +259,25 @@ def entry_post(
         _note_low_balance(account=account, before_paise=account.balance_paise - amount, entry=entry)
     _broadcast_balances(locked.values())
     return entry
+
+
+_SHORT_MESSAGES = {
+    AccountKind.USER_AVAILABLE: "Your wallet balance is too low for this payment.",
+    AccountKind.USER_RESERVED: "The money set aside for this has already been used.",
+    AccountKind.VENDOR_PAYABLE: "The vendor's balance is too low for this.",
+}
+
+
+def _insufficient(account: LedgerAccount, *, needed_paise: int) -> InsufficientFunds:
+    """A message fit for the person paying; internal account codes stay in the logs."""
+    logger.info("insufficient funds in %s (needed %d)", account.code, needed_paise)
+    message = _SHORT_MESSAGES.get(account.kind, "Not enough money in the account for this.")
+    return InsufficientFunds(
+        message,
+        account_kind=account.kind,
+        balance_paise=account.balance_paise if account.kind == AccountKind.USER_AVAILABLE else None,
+        needed_paise=needed_paise,
+    )
 
 
 def _note_low_balance(*, account: LedgerAccount, before_paise: int, entry: JournalEntry) -> None:
