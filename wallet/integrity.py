@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, OuterRef, Subquery, Sum, Value
+from django.db.models import Count, F, Max, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -43,6 +43,9 @@ GENESIS_SEAL = "0" * 64
 SEAL_LOCK_KEY = "wallet:ledger-seal"
 SEAL_ADVISORY_LOCK_ID = 0x5EA1ED  # pg_advisory_xact_lock id held while sealing
 CHAIN_CHUNK = 2000
+# The sealer looks this many entry ids back from the newest sealed entry, so an
+# entry that committed after higher ids were sealed is still found cheaply.
+SEAL_LOOKBACK_IDS = 10_000
 # An entry may wait this long for the sealer (beat runs it every 30 s) before the
 # check reports it: older unsealed entries mean the sealer stopped.
 SEAL_GRACE = timedelta(minutes=10)
@@ -98,26 +101,32 @@ _ENTRY_FIELDS = (
 )
 
 
-def _postings_by_entry(entry_ids) -> dict[int, list[tuple[int, int, int]]]:
+def _postings_by_entry(postings, entry_ids) -> dict[int, list[tuple[int, int, int]]]:
+    """{entry id: [(posting id, account id, amount), ...]} for `entry_ids`, read from the
+    `postings` queryset (a join filter: long IN lists cost more than the hashing)."""
     grouped: dict[int, list[tuple[int, int, int]]] = {pk: [] for pk in entry_ids}
-    rows = Posting.objects.filter(entry_id__in=entry_ids).values_list(
-        "entry_id", "id", "account_id", "amount_paise"
-    )
-    for entry_id, posting_id, account_id, amount in rows.order_by():
-        grouped[entry_id].append((posting_id, account_id, amount))
+    rows = postings.order_by().values_list("entry_id", "id", "account_id", "amount_paise")
+    for entry_id, posting_id, account_id, amount in rows:
+        if entry_id in grouped:  # the filter may also match an entry outside this batch
+            grouped[entry_id].append((posting_id, account_id, amount))
     return grouped
 
 
-def ledger_seal(*, batch: int = 1000) -> int:
+def ledger_seal(*, batch: int = 1000, sweep: bool = False) -> int:
     """Seal up to `batch` unsealed entries, oldest id first; return how many were sealed.
 
     Safe to run twice at once: the Redis lock turns a second sealer away politely,
     a PostgreSQL advisory lock queues it if Redis was flushed, and the unique
     sequence and entry columns refuse a forked chain whatever happens.
+
+    To stay cheap as the ledger grows, only entries within SEAL_LOOKBACK_IDS ids
+    of the newest sealed one are looked at (that covers entries committed late
+    by concurrent transactions); `sweep=True` looks at every entry. The ledger
+    check reports any entry left unsealed past SEAL_GRACE.
     """
     try:
         with locks.lock(SEAL_LOCK_KEY, timeout=120):
-            return _seal_batch(batch)
+            return _seal_batch(batch, sweep=sweep)
     except locks.LockNotAcquired:
         return 0  # another sealer is at work
     except IntegrityError:
@@ -126,18 +135,27 @@ def ledger_seal(*, batch: int = 1000) -> int:
 
 
 @transaction.atomic
-def _seal_batch(batch: int) -> int:
+def _seal_batch(batch: int, *, sweep: bool = False) -> int:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEAL_ADVISORY_LOCK_ID])
     head = LedgerSeal.objects.order_by("-sequence").values_list("sequence", "seal").first()
     sequence, previous = head or (0, GENESIS_SEAL)
-    entries = list(
-        JournalEntry.objects.filter(seal__isnull=True).order_by("id").values(*_ENTRY_FIELDS)[:batch]
-    )
+    unsealed = JournalEntry.objects.filter(seal__isnull=True)
+    if not sweep:
+        newest = LedgerSeal.objects.aggregate(newest=Max("entry_id"))["newest"] or 0
+        unsealed = unsealed.filter(id__gt=newest - SEAL_LOOKBACK_IDS)
+    entries = list(unsealed.order_by("id").values(*_ENTRY_FIELDS)[:batch])
     if not entries:
         return 0
-    postings = _postings_by_entry([entry["id"] for entry in entries])
+    postings = _postings_by_entry(
+        Posting.objects.filter(
+            entry__seal__isnull=True,
+            entry_id__gte=entries[0]["id"],
+            entry_id__lte=entries[-1]["id"],
+        ),
+        [entry["id"] for entry in entries],
+    )
     now = timezone.now()
     seals = []
     for entry in entries:
@@ -150,11 +168,11 @@ def _seal_batch(batch: int) -> int:
     return len(seals)
 
 
-def ledger_seal_all(*, batch: int = 1000, max_batches: int = 50) -> int:
+def ledger_seal_all(*, batch: int = 1000, max_batches: int = 50, sweep: bool = False) -> int:
     """Seal until nothing is left (or `max_batches` ran); what the periodic task calls."""
     total = 0
     for _ in range(max_batches):
-        sealed = ledger_seal(batch=batch)
+        sealed = ledger_seal(batch=batch, sweep=sweep)
         total += sealed
         if sealed < batch:
             break
@@ -177,7 +195,7 @@ class Problem:
             where.append(f"account {self.account}")
         if self.entry is not None:
             where.append(f"entry #{self.entry}")
-        return f"[{self.code}] {', '.join(where)}: {self.message}"
+        return f"[{self.code}] {', '.join(where) + ': ' if where else ''}{self.message}"
 
 
 @dataclass
@@ -302,13 +320,15 @@ def _check_chain(previous_head: tuple[int, str] | None) -> tuple[list[Problem], 
         if not chunk:
             break
         entry_ids = [entry_id for _, entry_id, _ in chunk]
+        window = {"seal__sequence__gt": last_sequence, "seal__sequence__lte": chunk[-1][0]}
         entries = {
             row["id"]: row
-            for row in JournalEntry.objects.filter(id__in=entry_ids)
-            .order_by()
-            .values(*_ENTRY_FIELDS)
+            for row in JournalEntry.objects.filter(**window).order_by().values(*_ENTRY_FIELDS)
         }
-        postings = _postings_by_entry(entry_ids)
+        postings = _postings_by_entry(
+            Posting.objects.filter(**{f"entry__{key}": value for key, value in window.items()}),
+            entry_ids,
+        )
         for sequence, entry_id, stored in chunk:
             if sequence != expected_sequence:
                 problems.append(
@@ -363,7 +383,10 @@ def _check_unsealed(now) -> tuple[list[Problem], int]:
     )
     problems = [
         Problem(
-            "unsealed_entry", f"not sealed after {SEAL_GRACE}; is the sealer running?", entry=pk
+            "unsealed_entry",
+            f"not sealed after {SEAL_GRACE}; is the sealer running? "
+            "(manage.py check_ledger --seal-first seals every entry)",
+            entry=pk,
         )
         for pk in stale[:MAX_PROBLEMS_PER_KIND]
     ]

@@ -15,12 +15,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--seal-first",
             action="store_true",
-            help="Seal unsealed entries before checking (what the beat sealer would do).",
+            help="Seal every unsealed entry before checking (a full sweep, unlike the beat sealer).",
         )
 
     def handle(self, *args, seal_first: bool = False, **options):
         if seal_first:
-            sealed = ledger_seal_all()
+            sealed = ledger_seal_all(sweep=True, max_batches=10_000)
             self.stdout.write(f"Sealed {sealed} entr{'y' if sealed == 1 else 'ies'}.")
         result = ledger_check(triggered_by="command")
         report = result.report()
