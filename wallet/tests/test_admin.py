@@ -183,7 +183,7 @@ def test_staff_debit_by_handle_from_the_general_form(staff_client):
         ({"amount": "0"}, "Enter an amount above zero"),
         ({"amount": "1.234"}, "Amounts have at most two decimal places"),
         ({"user": "nobody@example.com"}, "No user has that email address or handle."),
-        ({"direction": "debit", "amount": "10.01"}, "Not enough money"),
+        ({"direction": "debit", "amount": "10.01"}, "Your wallet balance is too low"),
     ],
 )
 def test_refused_adjustments_show_the_form_again_and_change_nothing(staff_client, overrides, error):

@@ -81,7 +81,12 @@ def test_no_negative_account_cannot_go_below_zero_and_nothing_changes(clearing):
             legs=[Leg(wallet.available, -5_001), Leg(other.available, 5_001)],
         )
     # then nothing moved
-    assert refused.value.extra == {"account": wallet.available.code}
+    assert str(refused.value) == "Your wallet balance is too low for this payment."
+    assert refused.value.extra == {
+        "account_kind": AccountKind.USER_AVAILABLE,
+        "balance_paise": 5_000,
+        "needed_paise": 5_001,
+    }
     assert balances(wallet.available, other.available, clearing) == [5_000, 0, -5_000]
     assert ledger_rows() == before
 
