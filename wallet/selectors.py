@@ -215,3 +215,21 @@ def recipient_access(*, query: str, sender: User) -> User:
     if recipient.pk == sender.pk:
         raise TransferRefused("You cannot send money to yourself.")
     return recipient
+
+
+# --- ledger health --------------------------------------------------------------------------
+
+
+def ledger_check_last_run():
+    """The newest finished LedgerCheckRun (for the admin and the health page), or None."""
+    from wallet.models import LedgerCheckRun
+
+    return LedgerCheckRun.objects.filter(finished_at__isnull=False).order_by("-id").first()
+
+
+def ledger_health() -> dict:
+    """{"ok", "checked_at", "problems"} from the last ledger check; ok is None if none ran."""
+    run = ledger_check_last_run()
+    if run is None:
+        return {"ok": None, "checked_at": None, "problems": []}
+    return {"ok": run.ok, "checked_at": run.finished_at, "problems": run.problems}

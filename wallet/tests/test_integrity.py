@@ -336,3 +336,19 @@ def test_fund_helper_goes_through_the_posting_function(clearing):
     wallet = wallet_for()
     fund(wallet, 999)
     assert LedgerAccount.objects.get(pk=clearing.pk).balance_paise == -999
+
+
+def test_ledger_health_reports_the_last_finished_check(ledger):
+    from wallet.selectors import ledger_health
+
+    assert ledger_health() == {"ok": None, "checked_at": None, "problems": []}
+    alice, _ = ledger
+    ledger_check()
+    LedgerAccount.objects.filter(pk=alice.available.pk).update(balance_paise=1)
+    failed = ledger_check()
+
+    health = ledger_health()
+
+    assert health["ok"] is False
+    assert health["checked_at"] == LedgerCheckRun.objects.get(pk=failed.run_id).finished_at
+    assert [p["code"] for p in health["problems"]] == ["balance_drift", "balances_total"]
