@@ -47,6 +47,13 @@ def _vary_on_htmx(response: HttpResponse) -> HttpResponse:
 # --- catalog --------------------------------------------------------------------------------
 
 
+KIND_FILTERS = [
+    (PlanKind.TIME, "Time passes"),
+    (PlanKind.USAGE, "Usage credits"),
+    (PlanKind.METERED, "Metered"),
+]
+
+
 def _page_number(value) -> int:
     try:
         return max(1, min(int(value), 1000))
@@ -90,27 +97,32 @@ def catalog(request):
     """Search, category filter and sort; htmx requests get only the results fragment."""
     filters = selectors.CatalogFilters.from_params(request.GET)
     page_number = _page_number(request.GET.get("page"))
-    results_html = mark_safe(  # rendered by our own template, escaped there
-        cached(
-            "catalog-results",
-            (*filters.cache_parts(), str(page_number)),
-            lambda: _catalog_results_html(filters, page_number),
-        )
-    )
+    parts = (*filters.cache_parts(), str(page_number))
+
+    def results() -> str:
+        return cached("catalog-results", parts, lambda: _catalog_results_html(filters, page_number))
+
     if request.htmx:
-        return _vary_on_htmx(HttpResponse(results_html))
-    context = {
-        "filters": filters,
-        "categories": cached("catalog-categories", (), _categories),
-        "sorts": selectors.SORTS,
-        "kinds": [
-            (PlanKind.TIME, "Time passes"),
-            (PlanKind.USAGE, "Usage credits"),
-            (PlanKind.METERED, "Metered"),
-        ],
-        "results_html": results_html,
-    }
-    return _vary_on_htmx(render(request, "marketplace/catalog.html", context))
+        return _vary_on_htmx(HttpResponse(results()))
+
+    def page_content() -> str:
+        return render_to_string(
+            "marketplace/catalog.html#page-content",
+            {
+                "filters": filters,
+                "categories": cached("catalog-categories", (), _categories),
+                "sorts": selectors.SORTS,
+                "kinds": KIND_FILTERS,
+                "results_html": mark_safe(results()),  # our own template, escaped there
+            },
+        )
+
+    # The whole page body is one cached fragment: a hit costs one cache read
+    # plus the per-person page frame (base.html).
+    content_html = mark_safe(cached("catalog-page", parts, page_content))
+    return _vary_on_htmx(
+        render(request, "marketplace/catalog.html", {"content_html": content_html})
+    )
 
 
 # --- service page ---------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from marketplace.errors import (
     ServiceUnavailable,
 )
 from marketplace.models import Pass, PassStatus, Plan, PlanKind, Purchase, Service
+from wallet import lock_objects as wallet_locks
 from wallet.errors import IdempotencyConflict
 from wallet.models import AccountKind, EntryKind, LedgerAccount
 from wallet.services import (
@@ -124,6 +125,16 @@ def purchase_record(
         legs.append(Leg(vendor_payable_account(service.vendor.user), share))
     if fee:
         legs.append(Leg(platform_account(AccountKind.PLATFORM_REVENUE), fee))
+    now = timezone.now()
+    # The payer's row first, alone: it serialises this buyer's purchases (so a
+    # renewal sees the pass bought just before it) while the shared rows - the
+    # platform revenue account, the vendor's payable - are locked only from
+    # entry_post to the commit, with as little work as possible in between.
+    # A lock out of pk order can deadlock; PostgreSQL then aborts one side and
+    # money_transaction retries it.
+    wallet_locks.accounts_for_update([payer_account.pk])
+    starts_at, expires_at = _pass_window(buyer=buyer, plan=plan, now=now)
+    units = plan.units if plan.kind == PlanKind.USAGE else None
     entry = entry_post(
         kind=EntryKind.PURCHASE,
         legs=legs,
@@ -137,7 +148,6 @@ def purchase_record(
     if already is not None:  # a racing twin with the same key committed first
         return already
 
-    now = timezone.now()
     purchase = Purchase.objects.create(
         buyer=buyer,
         plan=plan,
@@ -151,8 +161,6 @@ def purchase_record(
         idempotency_key=idempotency_key,
         created_at=now,
     )
-    starts_at, expires_at = _pass_window(buyer=buyer, plan=plan, now=now)
-    units = plan.units if plan.kind == PlanKind.USAGE else None
     Pass.objects.create(
         purchase=purchase,
         owner=buyer,
