@@ -6,7 +6,7 @@ import uuid
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, Sum
+from django.db.models import OuterRef, Subquery, Sum
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -253,13 +253,16 @@ class JournalEntryAdmin(ReadOnlyAdmin):
     inlines = [PostingInline]
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                moved_paise=Sum("postings__amount_paise", filter=Q(postings__amount_paise__gt=0))
-            )
+        # A correlated subquery sums only the rows on the page; a JOIN + GROUP BY
+        # would aggregate the whole journal before LIMIT.
+        moved = (
+            Posting.objects.filter(entry_id=OuterRef("pk"), amount_paise__gt=0)
+            .order_by()
+            .values("entry_id")
+            .annotate(total=Sum("amount_paise"))
+            .values("total")
         )
+        return super().get_queryset(request).annotate(moved_paise=Subquery(moved))
 
     @admin.display(description="Amount moved", ordering="moved_paise")
     def moved(self, obj):
