@@ -126,6 +126,7 @@ def vendor_payable_account(user) -> LedgerAccount:
 
 
 HANDLE_CLEAN = re.compile(r"[^a-z0-9]+")
+HANDLE_ATTEMPTS = 5
 
 
 def _handle_for(user) -> str:
@@ -144,15 +145,24 @@ def wallet_ensure(*, user) -> Wallet:
     with transaction.atomic():
         available = _owned_account(user, AccountKind.USER_AVAILABLE)
         reserved = _owned_account(user, AccountKind.USER_RESERVED)
-        wallet, _ = Wallet.objects.get_or_create(
-            user=user,
-            defaults={
-                "handle": _handle_for(user),
-                "available": available,
-                "reserved": reserved,
-                "low_balance_threshold_paise": settings.WALLET_LOW_BALANCE_DEFAULT_PAISE,
-            },
-        )
+        for attempt in range(1, HANDLE_ATTEMPTS + 1):
+            try:
+                wallet, _ = Wallet.objects.get_or_create(
+                    user=user,
+                    defaults={
+                        "handle": _handle_for(user),
+                        "available": available,
+                        "reserved": reserved,
+                        "low_balance_threshold_paise": settings.WALLET_LOW_BALANCE_DEFAULT_PAISE,
+                    },
+                )
+                break
+            except IntegrityError:
+                # Another wallet took the handle between our look and our insert
+                # (two "asha@..." signing up at once). get_or_create already
+                # returned the user's own wallet if that was the clash; pick again.
+                if attempt == HANDLE_ATTEMPTS:
+                    raise
     return wallet
 
 

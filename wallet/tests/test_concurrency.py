@@ -12,8 +12,8 @@ from django.utils import timezone
 from wallet.errors import InsufficientFunds
 from wallet.integrity import _seal_batch, ledger_check
 from wallet.models import EntryKind, JournalEntry, LedgerAccount, LedgerSeal, Reservation
-from wallet.services import reservations_expire_overdue, wallet_transfer
-from wallet.tests.factories import balance, funded_wallet, reserve, wallet_for
+from wallet.services import reservations_expire_overdue, wallet_ensure, wallet_transfer
+from wallet.tests.factories import UserFactory, balance, funded_wallet, reserve, wallet_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -143,3 +143,14 @@ def test_two_sealers_without_redis_still_build_one_chain():
         range(1, 31)
     )
     assert ledger_check().ok
+
+
+def test_wallets_opened_at_once_for_people_with_the_same_name_get_distinct_handles():
+    # given ten new people whose emails start the same way
+    people = [UserFactory(email=f"asha@{n}.example.com") for n in range(10)]
+    # when their wallets are opened at the same moment
+    outcomes = race(10, lambda i: wallet_ensure(user=people[i]).handle)
+    # then every wallet opened, each with its own handle
+    assert kinds(outcomes) == {"str": 10}
+    assert len(set(outcomes)) == 10
+    assert all(handle.startswith("asha") for handle in outcomes)
