@@ -358,6 +358,8 @@ def _check_chain(previous_head: tuple[int, str] | None) -> tuple[list[Problem], 
             previous = stored
             expected_sequence = sequence + 1
         last_sequence = chunk[-1][0]
+        if len(chunk) < CHAIN_CHUNK:
+            break  # that was the end of the chain
 
     head_seal = previous if last_sequence else None
     if previous_head is not None:

@@ -352,3 +352,17 @@ def test_ledger_health_reports_the_last_finished_check(ledger):
     assert health["ok"] is False
     assert health["checked_at"] == LedgerCheckRun.objects.get(pk=failed.run_id).finished_at
     assert [p["code"] for p in health["problems"]] == ["balance_drift", "balances_total"]
+
+
+def test_the_chain_is_walked_in_chunks_and_a_late_link_is_still_checked(ledger, monkeypatch):
+    # given the chain is read two seals at a time
+    monkeypatch.setattr(integrity, "CHAIN_CHUNK", 2)
+    ledger_seal()
+    assert ledger_check().ok
+    last = LedgerSeal.objects.order_by("-sequence").first()
+    # when the newest sealed entry is edited
+    tamper("UPDATE wallet_journalentry SET memo = 'edited' WHERE id = %s", [last.entry_id])
+    # then the walk reaches it and names it
+    result = ledger_check()
+    assert found(result) == {("seal_mismatch", None, last.entry_id)}
+    assert result.stats["head_sequence"] == 6
