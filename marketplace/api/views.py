@@ -32,7 +32,7 @@ from marketplace.api.serializers import (
     ReceiptOutput,
     ServiceOutput,
 )
-from marketplace.models import Order
+from marketplace.models import Order, Plan
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     name="Idempotency-Key",
@@ -313,7 +313,8 @@ class PassesApi(APIView):
     def post(self, request):
         data = BuyInput(data=request.data)
         data.is_valid(raise_exception=True)
-        plan = selectors.plan_live(plan_id=data.validated_data["plan_id"])
+        # The service reads the plan (price included) itself: no second lookup here.
+        plan = Plan(pk=data.validated_data["plan_id"])
         purchase = services.pass_purchase(
             buyer=request.user,
             plan=plan,

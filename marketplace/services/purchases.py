@@ -144,10 +144,9 @@ def purchase_record(
         metadata={"plan": plan.pk, "service": service.pk, "order": order.pk if order else None},
         acting_user=buyer,
     )
-    already = Purchase.objects.filter(entry=entry).first()
-    if already is not None:  # a racing twin with the same key committed first
-        return already
-
+    # A racing twin with the same key that committed first makes entry_post hand
+    # back its entry; inserting our Purchase then breaks the (buyer, key) unique
+    # constraint and money_transaction retries, finding the twin's purchase.
     purchase = Purchase.objects.create(
         buyer=buyer,
         plan=plan,
