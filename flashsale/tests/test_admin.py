@@ -1,0 +1,164 @@
+"""The operator's side: metrics from the database, items and restocks through services."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+from django.utils import timezone
+
+from flashsale import services
+from flashsale.errors import SoldOut
+from flashsale.models import EventKind, Hold, HoldStatus, InventoryEvent, SaleItem
+from flashsale.tests.factories import (
+    FlashSaleFactory,
+    ProductFactory,
+    UserFactory,
+    fund,
+    item_make,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+def test_metrics_page_shows_real_figures_and_the_chart(staff_client, django_assert_max_num_queries):
+    # given a sale where 2 holds were paid, 1 expired and 2 attempts hit an empty shelf
+    sale = FlashSaleFactory(name="Night Drop")
+    item = item_make(sale=sale, total=3, per_user_limit=1)
+    buyers = UserFactory.create_batch(3)
+    for buyer in buyers:
+        fund(buyer, 100_000)
+    holds = [services.hold_create(user=b, item_id=item.pk, quantity=1)[0] for b in buyers]
+    for buyer, hold in zip(buyers[:2], holds[:2], strict=True):
+        services.hold_checkout(user=buyer, hold_id=hold.pk)
+    for _ in range(2):
+        with pytest.raises(SoldOut):
+            services.hold_create(user=UserFactory(), item_id=item.pk, quantity=1)
+    Hold.objects.filter(pk=holds[2].pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    services.holds_expire_overdue()
+
+    # when staff open the sale's metrics
+    with django_assert_max_num_queries(12):
+        response = staff_client.get(reverse("admin:flashsale_flashsale_metrics", args=[sale.pk]))
+
+    # then every figure comes from what happened
+    figures = response.context["figures"]
+    assert (figures.holds_created, figures.confirmed_orders, figures.holds_expired) == (3, 2, 1)
+    assert (figures.oversell_blocked, figures.throttle_blocked) == (2, 0)
+    row = figures.items[0]
+    assert (row.total, row.available, row.pending_holds, row.confirmed_units) == (3, 1, 0, 2)
+    assert row.expired_units == 1
+    chart = response.context["chart"]
+    assert (len(chart["labels"]), sum(chart["sold"]), sum(chart["expired"])) == (60, 2, 1)
+    html = response.content.decode()
+    assert 'id="fs-chart-data"' in html and "chart-4.5.1.umd.min.js" in html
+    all_sales = staff_client.get(reverse("admin:flashsale_flashsale_metrics_all"))
+    assert all_sales.context["figures"].holds_created == 3
+
+
+def test_items_added_in_the_admin_get_their_first_stock_event(staff_client):
+    sale, product = FlashSaleFactory(), ProductFactory()
+
+    response = staff_client.post(
+        reverse("admin:flashsale_saleitem_add"),
+        {
+            "sale": sale.pk,
+            "product": product.pk,
+            "sale_price_paise": 19_900,
+            "total": 25,
+            "per_user_limit": 2,
+            "position": 0,
+        },
+    )
+
+    assert response.status_code == 302
+    item = SaleItem.objects.get()
+    assert (item.total, item.available) == (25, 25)
+    event = InventoryEvent.objects.get(item=item)
+    assert (event.kind, event.delta, event.acting_user.is_staff) == (EventKind.RESTOCK, 25, True)
+
+
+def test_a_stale_admin_form_never_writes_stock(staff_client, item):
+    # given staff opened the item form when 10 were available, then someone held 2
+    services.hold_create(user=UserFactory(), item_id=item.pk, quantity=2)
+
+    # when staff change the price with the old form
+    staff_client.post(
+        reverse("admin:flashsale_saleitem_change", args=[item.pk]),
+        {"sale_price_paise": 39_900, "per_user_limit": 2, "position": 0},
+    )
+
+    # then only the price changed
+    item.refresh_from_db()
+    assert (item.sale_price_paise, item.available, item.total) == (39_900, 8, 10)
+
+
+def test_restock_and_void_from_the_admin(staff_client, item):
+    hold, _ = services.hold_create(user=UserFactory(), item_id=item.pk, quantity=2)
+
+    staff_client.post(reverse("admin:flashsale_saleitem_restock", args=[item.pk]), {"quantity": 5})
+    staff_client.post(
+        reverse("admin:flashsale_hold_changelist"),
+        {"action": "void_holds", "_selected_action": [hold.pk]},
+    )
+
+    item.refresh_from_db()
+    assert (item.total, item.available) == (15, 15)
+    assert Hold.objects.get(pk=hold.pk).status == HoldStatus.RELEASED
+    released = InventoryEvent.objects.get(kind=EventKind.HOLD_RELEASED)
+    assert released.metadata["by_staff"] == released.acting_user_id
+
+
+def test_check_flash_stock_passes_and_catches_a_lost_unit(item, capsys):
+    call_command("check_flash_stock")
+    assert "OK: 1 items" in capsys.readouterr().out
+
+    SaleItem.objects.filter(pk=item.pk).update(available=9)  # a unit vanished
+
+    with pytest.raises(CommandError, match="discrepancies"):
+        call_command("check_flash_stock")
+    assert "available 9 but events say 10" in capsys.readouterr().err
+
+
+def test_demo_data_is_a_live_sale_and_seeding_twice_changes_nothing():
+    from io import StringIO
+
+    from flashsale.demo import seed_demo
+    from flashsale.models import FlashSale
+
+    seed_demo(StringIO())
+    first = sorted(SaleItem.objects.values_list("pk", "available", "total"))
+    seed_demo(StringIO())
+
+    assert sorted(SaleItem.objects.values_list("pk", "available", "total")) == first
+    assert FlashSale.objects.live().get().slug == "midnight-madness"
+    assert FlashSale.objects.upcoming().count() == 1
+    assert InventoryEvent.objects.filter(kind=EventKind.RESTOCK).count() == len(first) == 5
+
+
+def test_every_flash_sale_admin_page_opens(staff_client, item):
+    hold, _ = services.hold_create(user=UserFactory(), item_id=item.pk, quantity=1)
+    pages = [
+        reverse("admin:flashsale_flashsale_changelist"),
+        reverse("admin:flashsale_flashsale_change", args=[item.sale_id]),
+        reverse("admin:flashsale_saleitem_changelist"),
+        reverse("admin:flashsale_saleitem_change", args=[item.pk]),
+        reverse("admin:flashsale_saleitem_restock", args=[item.pk]),
+        reverse("admin:flashsale_hold_changelist"),
+        reverse("admin:flashsale_hold_change", args=[hold.pk]),
+        reverse("admin:flashsale_inventoryevent_changelist"),
+        reverse("admin:flashsale_flashorder_changelist"),
+        reverse("admin:flashsale_waitlistentry_changelist"),
+        reverse("admin:flashsale_product_changelist"),
+    ]
+
+    statuses = {page: staff_client.get(page).status_code for page in pages}
+
+    assert set(statuses.values()) == {200}, statuses

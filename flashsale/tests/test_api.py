@@ -1,0 +1,226 @@
+"""/api/v1/flash-sales/: the mobile app's view of sales, holds, checkout and the waitlist."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from flashsale import services
+from flashsale.models import FlashOrder, Hold, HoldStatus, SaleItem
+from flashsale.tests.factories import FlashSaleFactory, UserFactory, balance, item_make
+
+pytestmark = pytest.mark.django_db
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def api(buyer):
+    client = APIClient()
+    client.force_authenticate(buyer)
+    return client
+
+
+def hold_url(item):
+    return f"/api/v1/flash-sales/items/{item.pk}/holds/"
+
+
+def test_sales_list_shows_live_and_upcoming_sales_with_stock(api, django_assert_num_queries):
+    # given a live sale with two items and a sale starting tomorrow
+    live = FlashSaleFactory(name="Now")
+    first = item_make(sale=live, total=10, position=0)
+    item_make(sale=live, total=4, position=1)
+    soon = FlashSaleFactory(
+        name="Tomorrow",
+        starts_at=timezone.now() + timedelta(days=1),
+        ends_at=timezone.now() + timedelta(days=1, hours=2),
+    )
+    item_make(sale=soon, total=7)
+    FlashSaleFactory(status="draft")
+
+    # when the app lists sales (after a first call: per-user bookkeeping of other apps
+    # happens at most once a minute): sales, their items, the lazy-expiry check
+    api.get("/api/v1/flash-sales/")
+    with django_assert_num_queries(3):
+        response = api.get("/api/v1/flash-sales/")
+
+    # then both visible sales come back with each item's live stock
+    assert response.status_code == 200
+    sales = response.json()["results"]
+    assert [(s["name"], s["phase"]) for s in sales] == [("Now", "live"), ("Tomorrow", "upcoming")]
+    assert sales[0]["items"][0]["id"] == first.pk
+    assert sales[0]["items"][0]["stock"] == {
+        "available": 10,
+        "total": 10,
+        "percent": 100,
+        "state": "in_stock",
+    }
+    assert sales[0]["items"][1]["stock"]["available"] == 4
+    assert sales[0]["items"][0]["sale_price_paise"] == 49_900
+    assert sales[0]["items"][0]["discount_percent"] == 50
+
+
+def test_create_hold_then_status_then_checkout(api, buyer, item):
+    # when the app holds one unit
+    response = api.post(hold_url(item), {"quantity": 1}, format="json", HTTP_IDEMPOTENCY_KEY="h-1")
+
+    # then 201 with the hold, its countdown and what checkout will cost
+    assert response.status_code == 201
+    hold = response.json()
+    assert (hold["status"], hold["quantity"], hold["amount_paise"]) == ("active", 1, 49_900)
+    assert 115 <= hold["seconds_left"] <= 120
+    assert api.get(f"/api/v1/flash-sales/holds/{hold['id']}/").json()["status"] == "active"
+
+    # and checkout pays and returns the order
+    paid = api.post(f"/api/v1/flash-sales/holds/{hold['id']}/checkout/", HTTP_IDEMPOTENCY_KEY="c-1")
+    assert paid.status_code == 201
+    assert paid.json()["amount_paise"] == 49_900
+    assert paid.json()["number"].startswith("FS-")
+    assert balance(buyer) == 500_000 - 49_900
+    status = api.get(f"/api/v1/flash-sales/holds/{hold['id']}/").json()
+    assert (status["status"], status["order_id"]) == ("confirmed", paid.json()["id"])
+    order = api.get(f"/api/v1/flash-sales/orders/{paid.json()['id']}/")
+    assert order.json()["hold"] == hold["id"]
+
+
+def test_repeating_a_hold_request_returns_the_first_hold(api, item):
+    first = api.post(hold_url(item), {"quantity": 2}, format="json", HTTP_IDEMPOTENCY_KEY="same")
+
+    again = api.post(hold_url(item), {"quantity": 2}, format="json", HTTP_IDEMPOTENCY_KEY="same")
+    other = api.post(hold_url(item), {"quantity": 1}, format="json", HTTP_IDEMPOTENCY_KEY="same")
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json()["id"] == first.json()["id"]
+    assert again["Idempotent-Replayed"] == "true"
+    assert other.status_code == 422
+    assert SaleItem.objects.get(pk=item.pk).available == 8
+
+
+@pytest.mark.parametrize(
+    "body, headers, status, code",
+    [
+        ({"quantity": 1}, {}, 400, "idempotency_key_missing"),
+        ({"quantity": 0}, {"HTTP_IDEMPOTENCY_KEY": "k"}, 400, "invalid_quantity"),
+        ({"quantity": -1}, {"HTTP_IDEMPOTENCY_KEY": "k"}, 400, "invalid_quantity"),
+        ({"quantity": "lots"}, {"HTTP_IDEMPOTENCY_KEY": "k"}, 400, "validation_error"),
+        ({"quantity": 3}, {"HTTP_IDEMPOTENCY_KEY": "k"}, 400, "invalid_quantity"),
+    ],
+)
+def test_bad_hold_requests_get_problem_details_and_change_nothing(
+    api, item, body, headers, status, code
+):
+    response = api.post(hold_url(item), body, format="json", **headers)
+
+    assert response.status_code == status
+    assert response["Content-Type"] == PROBLEM
+    assert response.json()["code"] == code
+    assert SaleItem.objects.get(pk=item.pk).available == 10
+    assert Hold.objects.count() == 0
+
+
+def test_sold_out_not_live_and_unknown_items(api):
+    gone = item_make(total=1, per_user_limit=1)
+    services.hold_create(user=UserFactory(), item_id=gone.pk, quantity=1)
+    later = item_make(sale=FlashSaleFactory(starts_at=timezone.now() + timedelta(hours=1)))
+
+    sold_out = api.post(hold_url(gone), {"quantity": 1}, format="json", HTTP_IDEMPOTENCY_KEY="a")
+    not_live = api.post(hold_url(later), {"quantity": 1}, format="json", HTTP_IDEMPOTENCY_KEY="b")
+    unknown = api.post(
+        "/api/v1/flash-sales/items/999999/holds/", {}, format="json", HTTP_IDEMPOTENCY_KEY="c"
+    )
+
+    assert (sold_out.status_code, sold_out.json()["code"]) == (409, "sold_out")
+    assert (not_live.status_code, not_live.json()["code"]) == (409, "sale_not_live")
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "item_not_found")
+
+
+def test_throttled_holds_get_429_with_retry_after(api, settings):
+    settings.FLASH_HOLDS_PER_USER = 1
+    first, second = item_make(total=5), item_make(total=5)
+    api.post(hold_url(first), {"quantity": 1}, format="json", HTTP_IDEMPOTENCY_KEY="1")
+
+    response = api.post(hold_url(second), {"quantity": 1}, format="json", HTTP_IDEMPOTENCY_KEY="2")
+
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 600
+    assert response.json()["code"] == "hold_throttled"
+    assert "at most 1 in 10 minutes" in response.json()["detail"]
+    assert SaleItem.objects.get(pk=second.pk).available == 5
+
+
+def test_checkout_refusals(api, buyer, item):
+    hold, _ = services.hold_create(user=buyer, item_id=item.pk, quantity=1)
+    Hold.objects.filter(pk=hold.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    theirs, _ = services.hold_create(user=UserFactory(), item_id=item.pk, quantity=1)
+
+    expired = api.post(f"/api/v1/flash-sales/holds/{hold.pk}/checkout/", HTTP_IDEMPOTENCY_KEY="x")
+    stranger = api.post(
+        f"/api/v1/flash-sales/holds/{theirs.pk}/checkout/", HTTP_IDEMPOTENCY_KEY="y"
+    )
+    no_key = api.post(f"/api/v1/flash-sales/holds/{theirs.pk}/checkout/")
+
+    assert (expired.status_code, expired.json()["code"]) == (410, "hold_expired")
+    assert (stranger.status_code, stranger.json()["code"]) == (404, "hold_not_found")
+    assert no_key.status_code == 400
+    assert FlashOrder.objects.count() == 0
+    assert balance(buyer) == 500_000
+
+
+def test_release_and_waitlist(api, buyer):
+    item = item_make(total=1, per_user_limit=1)
+    hold = api.post(hold_url(item), {}, format="json", HTTP_IDEMPOTENCY_KEY="r").json()
+    in_stock_again = api.post(f"/api/v1/flash-sales/holds/{hold['id']}/release/")
+    assert (in_stock_again.status_code, in_stock_again.json()["status"]) == (200, "released")
+
+    services.hold_create(user=UserFactory(), item_id=item.pk, quantity=1)
+    joined = api.post(f"/api/v1/flash-sales/items/{item.pk}/waitlist/")
+    left = api.delete(f"/api/v1/flash-sales/items/{item.pk}/waitlist/")
+
+    assert joined.status_code == 201
+    assert (joined.json()["status"], joined.json()["place"]) == ("waiting", 1)
+    assert left.status_code == 204
+    assert Hold.objects.get(pk=hold["id"]).status == HoldStatus.RELEASED
+
+
+def test_my_holds_list(api, buyer, django_assert_num_queries):
+    items = [item_make(total=3) for _ in range(3)]
+    for item in items:
+        services.hold_create(user=buyer, item_id=item.pk, quantity=1)
+
+    api.get("/api/v1/flash-sales/holds/")  # warm: per-user bookkeeping runs once a minute
+    with django_assert_num_queries(1):
+        response = api.get("/api/v1/flash-sales/holds/")
+
+    assert [h["item_id"] for h in response.json()["results"]] == [i.pk for i in reversed(items)]
+
+
+def test_the_api_needs_a_signed_in_caller(item):
+    response = APIClient().post(hold_url(item), {}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+
+    assert response.status_code in (401, 403)
+    assert response["Content-Type"] == PROBLEM
+
+
+def test_the_schema_documents_every_flash_sale_operation(api):
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    operations = {
+        op["operationId"]
+        for path, methods in schema["paths"].items()
+        if path.startswith("/api/v1/flash-sales/")
+        for op in methods.values()
+        if isinstance(op, dict) and "operationId" in op
+    }
+
+    assert operations == {
+        "flash_sales_list",
+        "flash_sales_retrieve",
+        "flash_holds_create",
+        "flash_holds_list",
+        "flash_holds_retrieve",
+        "flash_holds_checkout",
+        "flash_holds_release",
+        "flash_waitlist_join",
+        "flash_waitlist_leave",
+        "flash_orders_retrieve",
+    }

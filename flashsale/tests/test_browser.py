@@ -1,0 +1,132 @@
+"""A buyer's story in a real browser (system Chromium) against a live Daphne server.
+
+Two people watch the same item; one holds it and the other sees the stock bar
+drop without reloading; the holder pays; a second hold runs out on screen.
+"""
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from functools import partial
+
+import pytest
+from django.db import connections
+from django.test import Client
+from django.utils import timezone
+from playwright.sync_api import expect, sync_playwright
+
+from flashsale.models import FlashOrder, Hold, HoldStatus, SaleItem
+from flashsale.tests.factories import UserFactory, fund, item_make
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.xdist_group("browser"),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def _serve_test_database():
+    """Daphne child setup: the test database, and no thread machinery from the parent.
+
+    Threads do not survive the fork, but asgiref's shared single-thread executor
+    would still believe it has its worker (if an earlier test used it), and the
+    WebSocket auth middleware's database calls would queue forever: give the
+    child a fresh executor and a fresh channel layer.
+    """
+    from asgiref.sync import SyncToAsync
+    from channels.layers import channel_layers
+    from channels.testing.live import set_database_connection
+
+    set_database_connection()
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+    channel_layers.backends.clear()
+
+
+@pytest.fixture
+def live_server_url(transactional_db):
+    """Daphne in a child process (HTTP and WebSockets) on the test database (notes §6)."""
+    from channels.testing.live import make_application
+    from daphne.testing import DaphneProcess
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    connections.close_all()  # the child must not share the parent's database socket
+    server = DaphneProcess(
+        "localhost",
+        partial(make_application, static_wrapper=ASGIStaticFilesHandler),
+        setup=_serve_test_database,
+    )
+    server.start()
+    assert server.ready.wait(20), "the live server did not start"
+    yield f"http://localhost:{server.port.value}"
+    server.terminate()
+    server.join(10)
+    if server.is_alive():
+        server.kill()
+        server.join(5)
+
+
+@pytest.fixture
+def browser(browser_type_launch_args):
+    """Chromium for this test only: pytest-playwright's session-wide one keeps an event
+    loop running in the main thread, which breaks every asyncio test collected after it."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(**browser_type_launch_args)
+        yield chromium
+        chromium.close()
+
+
+def signed_in_page(browser, base_url, user):
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}]
+    )
+    return context.new_page()
+
+
+def test_two_buyers_watch_one_item_hold_pay_and_a_hold_runs_out(browser, live_server_url):
+    # given a live sale with 10 units of one item, and two funded buyers
+    item = item_make(total=10, per_user_limit=2, price_paise=49_900)
+    asha, ravi = UserFactory(), UserFactory()
+    fund(asha, 200_000)
+    fund(ravi, 200_000)
+    shop = f"{live_server_url}/flash/"
+    asha_page = signed_in_page(browser, live_server_url, asha)
+    ravi_page = signed_in_page(browser, live_server_url, ravi)
+    for page in (asha_page, ravi_page):
+        page.goto(shop)
+        expect(page.get_by_test_id("live-dot")).to_have_text("Live stock")
+        expect(page.get_by_test_id(f"stock-label-{item.pk}")).to_have_text("10 of 10 left")
+
+    # when Asha holds one
+    asha_page.get_by_test_id(f"hold-{item.pk}").click()
+
+    # then she lands on her hold with a two-minute countdown...
+    expect(asha_page).to_have_url(re.compile(r"/flash/holds/\d+/$"))
+    expect(asha_page.get_by_test_id("hold-countdown")).to_have_text(re.compile(r"0[12]m \d\ds"))
+    # ...and Ravi, without reloading, sees the bar drop
+    expect(ravi_page.get_by_test_id(f"stock-label-{item.pk}")).to_have_text("9 of 10 left")
+    expect(ravi_page.get_by_test_id(f"stock-bar-{item.pk}")).to_have_attribute(
+        "style", re.compile(r"width: 90%")
+    )
+
+    # when Asha pays
+    asha_page.get_by_test_id("checkout").click()
+
+    # then she sees her order, and the money moved once
+    expect(asha_page.get_by_test_id("order-amount")).to_have_text("₹499.00")
+    order = FlashOrder.objects.get(user=asha)
+    expect(asha_page.get_by_test_id("order-number")).to_have_text(order.number)
+
+    # when Ravi holds one and lets the timer run out on the hold page
+    ravi_page.get_by_test_id(f"hold-{item.pk}").click()
+    expect(ravi_page).to_have_url(re.compile(r"/flash/holds/\d+/$"))
+    hold = Hold.objects.get(user=ravi)
+    Hold.objects.filter(pk=hold.pk).update(expires_at=timezone.now() + timedelta(seconds=3))
+    ravi_page.reload()
+
+    # then the page says it expired without a reload, and the unit is back on sale
+    expect(ravi_page.get_by_test_id("hold-expired")).to_be_visible(timeout=10_000)
+    assert Hold.objects.get(pk=hold.pk).status == HoldStatus.EXPIRED
+    assert SaleItem.objects.get(pk=item.pk).available == 9

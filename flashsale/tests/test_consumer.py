@@ -1,0 +1,92 @@
+"""ws/flash/<sale_id>/: a snapshot on connect, then coalesced stock updates after commits."""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from flashsale import services
+from flashsale.models import SaleStatus
+from flashsale.tests.factories import FlashSaleFactory, UserFactory, item_make
+from flexpass.asgi import application
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+ORIGIN = [(b"origin", b"http://testserver")]
+
+
+async def connect(sale_id):
+    communicator = WebsocketCommunicator(application, f"/ws/flash/{sale_id}/", headers=ORIGIN)
+    connected, code = await communicator.connect(timeout=5)
+    return communicator, connected, code
+
+
+async def stock_messages(communicator, until: float) -> list[dict]:
+    """Everything that arrives before `until` (receive_nothing never cancels the app)."""
+    messages = []
+    loop = asyncio.get_running_loop()
+    while loop.time() < until:
+        if await communicator.receive_nothing(timeout=0.1, interval=0.02):
+            continue
+        messages.append(await communicator.receive_json_from(timeout=1))
+    return messages
+
+
+async def test_a_hold_broadcasts_the_new_stock_to_watchers():
+    # given someone watching a sale with a 10-unit item
+    item = await database_sync_to_async(item_make)(total=10)
+    buyer = await database_sync_to_async(UserFactory)()
+    communicator, connected, _ = await connect(item.sale_id)
+    assert connected
+    snapshot = await communicator.receive_json_from(timeout=5)
+    assert snapshot == {
+        "type": "snapshot",
+        "sale_id": item.sale_id,
+        "items": [
+            {"id": item.pk, "available": 10, "total": 10, "percent": 100, "state": "in_stock"}
+        ],
+    }
+
+    # when a buyer holds 2
+    await database_sync_to_async(services.hold_create)(user=buyer, item_id=item.pk, quantity=2)
+
+    # then the watcher gets the new stock
+    message = await communicator.receive_json_from(timeout=5)
+    assert message == {
+        "type": "stock",
+        "item": {"id": item.pk, "available": 8, "total": 10, "percent": 80, "state": "in_stock"},
+    }
+    await communicator.disconnect()
+
+
+async def test_a_storm_of_holds_is_coalesced_and_the_last_update_is_current(settings):
+    # given updates at most every 0.3 s, and 25 buyers
+    settings.FLASH_BROADCAST_INTERVAL_SECONDS = 0.3
+    item = await database_sync_to_async(item_make)(total=40, per_user_limit=1)
+    buyers = await database_sync_to_async(UserFactory.create_batch)(25)
+    communicator, _, _ = await connect(item.sale_id)
+    await communicator.receive_json_from(timeout=5)  # snapshot
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    # when they all hold, one after the other, as fast as the database allows
+    for buyer in buyers:
+        await database_sync_to_async(services.hold_create)(user=buyer, item_id=item.pk, quantity=1)
+    elapsed = loop.time() - started
+    messages = await stock_messages(communicator, until=loop.time() + 1.5)
+
+    # then a few updates arrived (not 25), and the last one shows all 25 holds
+    assert 1 <= len(messages) <= elapsed / 0.3 + 2
+    assert len(messages) < 25
+    assert messages[-1]["item"]["available"] == 15
+    await communicator.disconnect()
+
+
+async def test_unknown_and_draft_sales_are_refused():
+    draft = await database_sync_to_async(FlashSaleFactory)(status=SaleStatus.DRAFT)
+
+    for sale_id in (draft.pk, 999_999):
+        communicator, connected, code = await connect(sale_id)
+        assert (connected, code) == (False, 4404)
+        await communicator.disconnect()

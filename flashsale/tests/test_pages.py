@@ -1,0 +1,180 @@
+"""The pages: storefront, hold page (htmx panel), checkout, release, order, waitlist."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from flashsale import services
+from flashsale.models import FlashOrder, Hold, HoldStatus, SaleItem, WaitlistEntry
+from flashsale.tests.factories import FlashSaleFactory, UserFactory, balance, item_make
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def signed_in(client, buyer):
+    client.force_login(buyer)
+    return client
+
+
+def test_storefront_shows_live_items_with_stock_in_a_fixed_number_of_queries(
+    signed_in, buyer, django_assert_num_queries
+):
+    # given a live sale with three items (one sold out) and an upcoming one
+    sale = FlashSaleFactory(name="Midnight Madness")
+    items = [item_make(sale=sale, total=10, position=n) for n in range(3)]
+    SaleItem.objects.filter(pk=items[2].pk).update(available=0)
+    FlashSaleFactory(
+        name="Weekend Drop",
+        starts_at=timezone.now() + timedelta(days=1),
+        ends_at=timezone.now() + timedelta(days=1, hours=1),
+    )
+    services.hold_create(user=buyer, item_id=items[0].pk, quantity=1)
+
+    # when the buyer opens the storefront (sales, items, lazy expiry, session, user, open
+    # holds, waitlist places, the nav's profile), whatever the number of items; after a
+    # first visit, so once-a-minute bookkeeping of other apps is not counted
+    signed_in.get(reverse("flashsale:storefront"))
+    with django_assert_num_queries(8):
+        response = signed_in.get(reverse("flashsale:storefront"))
+
+    # then every item shows its stock, the sold-out one offers the waitlist
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Midnight Madness" in html and "Weekend Drop" in html
+    assert f'data-testid="stock-label-{items[0].pk}"><strong>9</strong> of 10 left' in html
+    assert f'data-item="{items[2].pk}" data-state="sold_out"' in html
+    assert f'data-flash-sale="{sale.pk}"' in html
+    assert "You're holding" in html
+
+
+def test_the_storefront_is_public_and_asks_visitors_to_log_in(client, item):
+    response = client.get(reverse("flashsale:storefront"))
+
+    assert response.status_code == 200
+    assert "Log in to buy" in response.content.decode()
+
+
+def test_holding_from_the_storefront_leads_to_the_hold_page(signed_in, buyer, item):
+    response = signed_in.post(
+        reverse("flashsale:hold_create", args=[item.pk]),
+        {"quantity": "2", "token": "t-1"},
+        HTTP_HX_REQUEST="true",
+    )
+
+    hold = Hold.objects.get(user=buyer)
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == reverse("flashsale:hold", args=[hold.pk])
+    assert hold.quantity == 2
+
+    page = signed_in.get(response["HX-Redirect"])
+    html = page.content.decode()
+    assert 'data-testid="hold-countdown"' in html
+    assert "Pay ₹998.00 from wallet" in html
+
+
+def test_a_double_submitted_hold_form_holds_once(signed_in, buyer, item):
+    for _ in range(2):
+        signed_in.post(reverse("flashsale:hold_create", args=[item.pk]), {"token": "same"})
+
+    assert Hold.objects.filter(user=buyer).count() == 1
+    assert SaleItem.objects.get(pk=item.pk).available == 9
+
+
+def test_a_refused_hold_shows_a_toast_and_changes_nothing(signed_in, item):
+    SaleItem.objects.filter(pk=item.pk).update(available=0)
+
+    response = signed_in.post(
+        reverse("flashsale:hold_create", args=[item.pk]), {"token": "x"}, HTTP_HX_REQUEST="true"
+    )
+
+    toast = json.loads(response["HX-Trigger"])["toast"]
+    assert response.status_code == 200
+    assert response["HX-Reswap"] == "none"
+    assert "sold out" in toast["message"]
+    assert Hold.objects.count() == 0
+
+
+def test_checkout_from_the_hold_page_goes_to_the_order(signed_in, buyer, item):
+    hold, _ = services.hold_create(user=buyer, item_id=item.pk, quantity=1)
+
+    response = signed_in.post(
+        reverse("flashsale:hold_checkout", args=[hold.pk]), HTTP_HX_REQUEST="true"
+    )
+
+    order = FlashOrder.objects.get()
+    assert response["HX-Redirect"] == reverse("flashsale:order", args=[order.pk])
+    page = signed_in.get(response["HX-Redirect"]).content.decode()
+    assert order.number in page and "₹499.00" in page
+    assert balance(buyer) == 500_000 - 49_900
+
+
+def test_checkout_without_money_explains_in_the_panel(client, item):
+    poor = UserFactory()
+    client.force_login(poor)
+    hold, _ = services.hold_create(user=poor, item_id=item.pk, quantity=1)
+
+    response = client.post(
+        reverse("flashsale:hold_checkout", args=[hold.pk]), HTTP_HX_REQUEST="true"
+    )
+
+    html = response.content.decode()
+    assert 'data-testid="hold-error"' in html
+    assert "You need ₹499.00 more in your wallet." in html
+    assert Hold.objects.get(pk=hold.pk).status == HoldStatus.ACTIVE
+
+
+def test_the_hold_panel_says_expired_once_time_runs_out(signed_in, buyer, item):
+    hold, _ = services.hold_create(user=buyer, item_id=item.pk, quantity=1)
+    Hold.objects.filter(pk=hold.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    response = signed_in.get(reverse("flashsale:hold", args=[hold.pk]), HTTP_HX_REQUEST="true")
+
+    html = response.content.decode()
+    assert 'data-testid="hold-expired"' in html
+    assert "<html" not in html  # only the panel, for htmx to swap in
+    assert SaleItem.objects.get(pk=item.pk).available == 10
+
+
+def test_release_from_the_hold_page(signed_in, buyer, item):
+    hold, _ = services.hold_create(user=buyer, item_id=item.pk, quantity=1)
+
+    response = signed_in.post(reverse("flashsale:hold_release", args=[hold.pk]))
+
+    assert response.status_code == 302
+    assert Hold.objects.get(pk=hold.pk).status == HoldStatus.RELEASED
+    assert SaleItem.objects.get(pk=item.pk).available == 10
+
+
+def test_other_peoples_holds_and_orders_are_not_found(signed_in, item):
+    other = UserFactory()
+    hold, _ = services.hold_create(user=other, item_id=item.pk, quantity=1)
+
+    assert signed_in.get(reverse("flashsale:hold", args=[hold.pk])).status_code == 404
+    assert signed_in.get(reverse("flashsale:order", args=[12345])).status_code == 404
+
+
+def test_joining_the_waitlist_from_a_sold_out_card(signed_in, buyer):
+    item = item_make(total=1, per_user_limit=1)
+    services.hold_create(user=UserFactory(), item_id=item.pk, quantity=1)
+
+    response = signed_in.post(
+        reverse("flashsale:waitlist_join", args=[item.pk]), HTTP_HX_REQUEST="true"
+    )
+
+    assert f'data-testid="waiting-{item.pk}"' in response.content.decode()
+    assert "#1 in line" in json.loads(response["HX-Trigger"])["toast"]["message"]
+    assert WaitlistEntry.objects.filter(user=buyer).count() == 1
+
+
+def test_an_ended_sale_page_says_so(client):
+    sale = FlashSaleFactory(
+        starts_at=timezone.now() - timedelta(hours=3), ends_at=timezone.now() - timedelta(hours=1)
+    )
+
+    response = client.get(reverse("flashsale:sale", args=[sale.pk]))
+
+    assert 'data-testid="sale-ended"' in response.content.decode()
