@@ -7,14 +7,14 @@ statement.
 
 import csv
 import io
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
 import pytest
 from django.db import connections
 from django.test import Client
-from django.urls import NoReverseMatch, reverse
-from playwright.sync_api import expect
+from playwright.sync_api import expect, sync_playwright
 
 from accounts.services import profile_ensure
 from wallet import services
@@ -24,10 +24,28 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
+def _serve_test_database():
+    """Daphne child setup: the test database, and no thread machinery from the parent.
+
+    The child is forked from the test process. Threads do not survive a fork,
+    but asgiref's shared single-thread executor still believes it has its worker
+    (if an earlier test used it), so database_sync_to_async calls outside a
+    request context - the WebSocket auth middleware's - would queue forever.
+    Give the child fresh ones, and a fresh channel layer too.
+    """
+    from asgiref.sync import SyncToAsync
+    from channels.layers import channel_layers
+    from channels.testing.live import set_database_connection
+
+    set_database_connection()
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+    channel_layers.backends.clear()
+
+
 @pytest.fixture
 def channels_live_server(transactional_db):
     """Daphne in a child process serving the test database: HTTP and WebSockets."""
-    from channels.testing.live import make_application, set_database_connection
+    from channels.testing.live import make_application
     from daphne.testing import DaphneProcess
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
@@ -35,13 +53,27 @@ def channels_live_server(transactional_db):
     process = DaphneProcess(
         "localhost",
         partial(make_application, static_wrapper=ASGIStaticFilesHandler),
-        setup=set_database_connection,
+        setup=_serve_test_database,
     )
     process.start()
     assert process.ready.wait(20), "Daphne did not start"
     yield f"http://localhost:{process.port.value}"
     process.terminate()
     process.join(10)
+    if process.is_alive():
+        process.kill()
+        process.join(5)
+
+
+@pytest.fixture
+def browser(browser_type_launch_args):
+    """Chromium for this test only. pytest-playwright's session-wide Playwright keeps an
+    event loop running in the main thread until the session ends, which breaks every
+    asyncio test collected after it; a test-scoped one stops its loop on the way out."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(**browser_type_launch_args)
+        yield chromium
+        chromium.close()
 
 
 def person(name: str, email: str):
@@ -53,20 +85,17 @@ def person(name: str, email: str):
     return user
 
 
-def signed_in_page(browser, base_url: str, user):
-    """A fresh browser context carrying `user`'s session cookie."""
+def session_cookie(user) -> str:
     client = Client()
     client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+def signed_in_page(browser, base_url: str, session: str):
+    """A fresh browser context carrying a session cookie."""
     context = browser.new_context(base_url=base_url, accept_downloads=True)
     context.add_cookies(
-        [
-            {
-                "name": "sessionid",
-                "value": client.cookies["sessionid"].value,
-                "domain": "localhost",
-                "path": "/",
-            }
-        ]
+        [{"name": "sessionid", "value": session, "domain": "localhost", "path": "/"}]
     )
     return context.new_page()
 
@@ -87,21 +116,26 @@ def pages(request):
         page.context.close()
 
 
-def billing_checkout_available() -> bool:
-    try:
-        reverse("billing:topup_start")
-    except NoReverseMatch:
-        return False
-    return True
+@pytest.fixture
+def people(transactional_db):
+    """Asha with an empty wallet, Ravi with ₹1,000: their session cookies.
 
-
-@pytest.mark.django_db(transaction=True)
-def test_wallet_story_top_up_live_credit_send_and_statement(browser, channels_live_server, pages):
-    # Given: Asha with an empty wallet, Ravi with ₹1,000
+    Made before the browser starts: while Playwright's sync API runs, its event
+    loop owns the main thread, so broadcasts from here would be refused and
+    database connections opened here escape Django's cleanup (the test database
+    could then not be dropped)."""
     asha = person("Asha Rao", "asha@example.com")
     ravi = person("Ravi Menon", "ravi@example.com")
     fund(services.wallet_ensure(user=ravi), 100_000, key="ravi-start")
-    page = signed_in_page(browser, channels_live_server, asha)
+    return {"asha": session_cookie(asha), "ravi": session_cookie(ravi)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_wallet_story_top_up_live_credit_send_and_statement(
+    people, browser, channels_live_server, pages
+):
+    # Given: Asha with an empty wallet, Ravi with ₹1,000
+    page = signed_in_page(browser, channels_live_server, people["asha"])
     pages.append(page)
 
     # When Asha opens her wallet
@@ -112,27 +146,21 @@ def test_wallet_story_top_up_live_credit_send_and_statement(browser, channels_li
     expect(page.get_by_test_id("statement-empty")).to_contain_text("No transactions yet.")
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
 
-    if billing_checkout_available():
-        # When she adds ₹500 with a quick pick and pays on the checkout sheet
-        page.get_by_role("button", name="₹500").click()
-        expect(page.locator("#topup-amount")).to_have_value("500")
-        page.get_by_test_id("topup-submit").click()
-        expect(page.get_by_test_id("checkout-amount")).to_have_text("₹500.00")
-        page.get_by_test_id("pay-succeed").click()
-        expect(page.get_by_test_id("topup-status")).to_have_attribute("data-status", "captured")
-        page.get_by_role("link", name="Go to wallet").click()
-    else:  # billing not deployed: Ravi's first payment stands in for the top-up
-        services.wallet_transfer(
-            sender=ravi, recipient=asha, amount_paise=50_000, idempotency_key="stand-in"
-        )
-        page.reload()
+    # When she adds ₹500 with a quick pick and pays on the checkout sheet
+    page.get_by_role("button", name="₹500").click()
+    expect(page.locator("#topup-amount")).to_have_value("500")
+    page.get_by_test_id("topup-submit").click()
+    expect(page.get_by_test_id("checkout-amount")).to_have_text("₹500.00")
+    page.get_by_test_id("pay-succeed").click()
+    expect(page.get_by_test_id("topup-status")).to_have_attribute("data-status", "captured")
+    page.get_by_role("link", name="Go to wallet").click()
 
     # Then the money is in her wallet
     expect(page.get_by_test_id("balance-available")).to_have_text("₹500.00")
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
 
     # When Ravi sends her ₹200 from his own browser
-    ravi_page = signed_in_page(browser, channels_live_server, ravi)
+    ravi_page = signed_in_page(browser, channels_live_server, people["ravi"])
     pages.append(ravi_page)
     ravi_page.goto("/wallet/send/?to=@asha")
     ravi_page.get_by_label("Amount (₹)").fill("200")

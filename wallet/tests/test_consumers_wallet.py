@@ -1,4 +1,17 @@
-"""Live balances over ws/wallet/, through the real ASGI stack (origin check, session auth)."""
+"""Live balances over ws/wallet/, through the real ASGI stack (origin check, session auth).
+
+Each test is an async scenario run by `on_own_loop`: a fresh event loop in a
+worker thread. pytest-asyncio would run it on the main thread, where a browser
+test's Playwright (sync API) may have left its event loop running for the rest
+of the session; then every asyncio test after it fails with "Runner.run()
+cannot be called from a running event loop". A thread of our own always works.
+Database work still goes through database_sync_to_async, committed
+(transaction=True) so the consumer's connections see it.
+"""
+
+import asyncio
+import functools
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from channels.db import database_sync_to_async
@@ -11,8 +24,17 @@ from flexpass.realtime import broadcast_now, user_group
 from wallet import services
 from wallet.tests.factories import UserFactory, fund, reserve, wallet_for
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://testserver")
+
+
+def on_own_loop(scenario):
+    @functools.wraps(scenario)
+    def test(*args, **kwargs):
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, scenario(*args, **kwargs)).result(timeout=60)
+
+    return test
 
 
 @database_sync_to_async
@@ -47,6 +69,7 @@ def balance_message(available: int, reserved: int, shown: tuple[str, str, str]) 
     }
 
 
+@on_own_loop
 async def test_anonymous_sockets_are_closed_with_4401():
     # Given
     communicator = WebsocketCommunicator(application, "/ws/wallet/", headers=[ORIGIN])
@@ -58,6 +81,7 @@ async def test_anonymous_sockets_are_closed_with_4401():
     assert (connected, code) == (False, 4401)
 
 
+@on_own_loop
 async def test_foreign_origins_are_refused():
     # Given
     _user, cookie = await signed_in("asha@example.com")
@@ -72,6 +96,7 @@ async def test_foreign_origins_are_refused():
     assert connected is False
 
 
+@on_own_loop
 async def test_a_new_socket_gets_the_current_balance_first():
     # Given
     _user, cookie = await signed_in("asha@example.com", paise=123_456)
@@ -86,6 +111,7 @@ async def test_a_new_socket_gets_the_current_balance_first():
     await communicator.disconnect()
 
 
+@on_own_loop
 async def test_a_transfer_from_sync_code_reaches_the_recipient_live():
     # Given
     asha, _ = await signed_in("asha@example.com", paise=50_000)
@@ -106,6 +132,7 @@ async def test_a_transfer_from_sync_code_reaches_the_recipient_live():
     await communicator.disconnect()
 
 
+@on_own_loop
 async def test_reservations_show_in_the_reserved_balance():
     # Given
     asha, cookie = await signed_in("asha@example.com", paise=50_000)
@@ -123,6 +150,7 @@ async def test_reservations_show_in_the_reserved_balance():
     await communicator.disconnect()
 
 
+@on_own_loop
 async def test_low_balance_alerts_are_forwarded():
     # Given: threshold ₹100, balance ₹150
     asha, cookie = await signed_in("asha@example.com", paise=15_000)
@@ -153,6 +181,7 @@ async def test_low_balance_alerts_are_forwarded():
     await communicator.disconnect()
 
 
+@on_own_loop
 async def test_other_users_events_do_not_arrive():
     # Given
     asha, cookie = await signed_in("asha@example.com", paise=1_000)
@@ -170,6 +199,7 @@ async def test_other_users_events_do_not_arrive():
     await communicator.disconnect()
 
 
+@on_own_loop
 async def test_ping_is_answered():
     # Given
     _user, cookie = await signed_in("asha@example.com")
