@@ -78,7 +78,7 @@ def wallet_home(request):
         "csv_url": reverse("wallet:statement_csv") + (f"?{urlencode(filters)}" if filters else ""),
         "refresh_url": request.get_full_path(),
     }
-    if request.htmx and not request.htmx.boosted:
+    if request.htmx and not (request.htmx.boosted or request.htmx.history_restore_request):
         response = render(request, "wallet/home.html#statement", context)
     else:
         context.update(
