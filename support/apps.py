@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class SupportConfig(AppConfig):
     name = "support"
+
+    def ready(self) -> None:
+        from support import signals
+
+        signals.connect()

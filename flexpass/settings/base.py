@@ -211,3 +211,4 @@ from .components.flashsale import *  # noqa: E402,F403
 from .components.flexpass import *  # noqa: E402,F403
 from .components.logging import *  # noqa: E402,F403
 from .components.marketplace import *  # noqa: E402,F403
+from .components.support import *  # noqa: E402,F403

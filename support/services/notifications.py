@@ -1,0 +1,292 @@
+"""The one notification service: in-app (bell, live over `user.<id>`) and email, per preference.
+
+Other apps call `notify(user=, kind=, title=, body=, url=)` at the point where
+the thing happened, inside the same transaction: the row commits with the
+change (or not at all), and the live push and the email leave after commit.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from flexpass.errors import NotFound
+from flexpass.realtime import broadcast_on_commit, user_group
+from support.models import Notification, NotificationKind, NotificationPreference
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KindDefaults:
+    in_app: bool
+    email: bool
+    help: str
+
+
+# What each kind does for someone who never changed their preferences.
+KIND_DEFAULTS: dict[str, KindDefaults] = {
+    NotificationKind.LOW_BALANCE: KindDefaults(True, True, "Your wallet dropped below your alert"),
+    NotificationKind.TOPUP_CAPTURED: KindDefaults(
+        True, True, "Money you added reached your wallet"
+    ),
+    # The marketplace emails the receipt itself; the bell links to it.
+    NotificationKind.PURCHASE_RECEIPT: KindDefaults(True, False, "A receipt for each purchase"),
+    NotificationKind.PASS_EXPIRING: KindDefaults(True, True, "A time pass ends within the hour"),
+    NotificationKind.PASS_EXPIRED: KindDefaults(True, False, "A time pass has ended"),
+    NotificationKind.CASHBACK_RELEASED: KindDefaults(
+        True, True, "Cashback was added to your wallet"
+    ),
+    NotificationKind.REFERRAL_REWARD: KindDefaults(True, True, "Someone you invited joined"),
+    # Minutes-long windows: an email would arrive too late to help.
+    NotificationKind.HOLD_EXPIRING: KindDefaults(
+        True, False, "A flash-sale hold is about to lapse"
+    ),
+    NotificationKind.WAITLIST_OFFER: KindDefaults(True, False, "A waitlisted item is held for you"),
+    NotificationKind.WITHDRAWAL_APPROVED: KindDefaults(True, True, "A withdrawal was paid out"),
+    NotificationKind.WITHDRAWAL_REJECTED: KindDefaults(True, True, "A withdrawal was rejected"),
+    NotificationKind.CHAT_REPLY: KindDefaults(True, True, "Support replied (email only when away)"),
+    NotificationKind.CONSULTATION: KindDefaults(True, True, "Consultation requests and replies"),
+    NotificationKind.SESSION_AUTO_STOPPED: KindDefaults(
+        True, True, "A metered session was stopped"
+    ),
+}
+
+
+# --- preferences -----------------------------------------------------------------------------
+
+
+def preference_for(*, user_id: int, kind: str) -> tuple[bool, bool]:
+    """(in_app, email) for one kind: the user's row, else the kind's defaults. One query."""
+    row = (
+        NotificationPreference.objects.filter(user_id=user_id, kind=kind)
+        .values_list("in_app", "email")
+        .first()
+    )
+    if row is not None:
+        return row
+    defaults = KIND_DEFAULTS[kind]
+    return defaults.in_app, defaults.email
+
+
+def preferences_update(*, user, changes: dict[str, dict[str, bool]]) -> None:
+    """Store {kind: {"in_app": bool, "email": bool}} for `user`; unknown kinds are refused."""
+    now = timezone.now()
+    for kind, values in changes.items():
+        if kind not in KIND_DEFAULTS:
+            raise ValueError(f"Unknown notification kind: {kind}")
+        defaults = KIND_DEFAULTS[kind]
+        NotificationPreference.objects.update_or_create(
+            user=user,
+            kind=kind,
+            defaults={
+                "in_app": bool(values.get("in_app", defaults.in_app)),
+                "email": bool(values.get("email", defaults.email)),
+                "updated_at": now,
+            },
+        )
+
+
+# --- the unread count (the bell) -------------------------------------------------------------
+
+
+def _generation_key(user_id: int) -> str:
+    return f"notif:gen:{user_id}"
+
+
+def unread_count_invalidate(user_id: int) -> None:
+    """Move the user's cache generation on, so every cached count is stale at once."""
+    key = _generation_key(user_id)
+    try:
+        if not cache.add(key, 1, timeout=None):
+            cache.incr(key)
+    except Exception:  # a stale bell for a few minutes is acceptable; a failed request is not
+        logger.warning("could not invalidate the unread count of %s", user_id, exc_info=True)
+
+
+def _after_change(user_id: int) -> None:
+    """After commit: the bell's cached count is stale, and the user's sockets hear about it."""
+    transaction.on_commit(lambda: unread_count_invalidate(user_id))
+    broadcast_on_commit(user_group(user_id), {"type": "notification.unread"})
+
+
+# --- notify ----------------------------------------------------------------------------------
+
+
+def notify(
+    *,
+    user,
+    kind: str,
+    title: str,
+    body: str = "",
+    url: str = "",
+    data: dict | None = None,
+    dedupe_key: str = "",
+    allow_email: bool = True,
+) -> Notification | None:
+    """Tell `user` (a User or a user id) about something, in-app and/or by email.
+
+    Call it inside the transaction that made the change: the notification row
+    commits with it; the live push to `user.<id>` and the email (a Celery task)
+    leave after commit. The user's preference for `kind` decides the channels;
+    `allow_email=False` keeps it in-app only (the chat does that for people who
+    are online). `dedupe_key` makes it once-only per user (jobs that may run
+    twice). Returns the notification, or None when nothing was sent (both
+    channels off, or already sent under `dedupe_key`).
+    """
+    user_id = getattr(user, "pk", user)
+    kind = NotificationKind(kind).value  # ValueError for an unknown kind
+    in_app, email = preference_for(user_id=user_id, kind=kind)
+    email = email and allow_email
+    if not (in_app or email):
+        return None
+    fields = dict(
+        user_id=user_id,
+        kind=kind,
+        title=title[:140],
+        body=(body or "")[:500],
+        url=(url or "")[:300],
+        data=data or {},
+        dedupe_key=dedupe_key[:120],
+        in_app=in_app,
+        email_wanted=email,
+    )
+    if dedupe_key:
+        if Notification.objects.filter(user_id=user_id, dedupe_key=fields["dedupe_key"]).exists():
+            return None
+        try:
+            with transaction.atomic():  # a savepoint: a racing twin must not break the caller
+                notification = Notification.objects.create(**fields)
+        except IntegrityError:
+            return None
+    else:
+        notification = Notification.objects.create(**fields)
+
+    if in_app:
+        transaction.on_commit(lambda: unread_count_invalidate(user_id))
+        broadcast_on_commit(
+            user_group(user_id),
+            {"type": "notification.new", "notification": notification_payload(notification)},
+        )
+    if email:
+        notification_id = notification.pk
+        transaction.on_commit(lambda: _email_later(notification_id), robust=True)
+    return notification
+
+
+def _email_later(notification_id: int) -> None:
+    from support.tasks import notification_email_send
+
+    notification_email_send.delay(notification_id)
+
+
+def notification_payload(notification: Notification) -> dict:
+    """The JSON shape of a notification (API, sockets)."""
+    return {
+        "id": notification.pk,
+        "kind": notification.kind,
+        "kind_display": notification.get_kind_display(),
+        "title": notification.title,
+        "body": notification.body,
+        "url": notification.url,
+        "data": notification.data,
+        "read": notification.read_at is not None,
+        "created_at": notification.created_at.isoformat(),
+    }
+
+
+# --- read, delete ----------------------------------------------------------------------------
+
+
+def notification_mark_read(*, user, notification_id: int) -> Notification:
+    """Mark one of `user`'s notifications read (again is fine). NotFound for anyone else's."""
+    notification = Notification.objects.filter(pk=notification_id, user=user, in_app=True).first()
+    if notification is None:
+        raise NotFound("No such notification.")
+    if notification.read_at is None:
+        now = timezone.now()
+        if Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+            read_at=now
+        ):
+            notification.read_at = now
+            _after_change(user.pk)
+    return notification
+
+
+def notifications_mark_all_read(*, user) -> int:
+    """Mark every unread notification of `user` read. Returns how many changed."""
+    changed = Notification.objects.filter(user=user, read_at__isnull=True, in_app=True).update(
+        read_at=timezone.now()
+    )
+    if changed:
+        _after_change(user.pk)
+    return changed
+
+
+def notifications_mark_read_where(*, user_id: int, kind: str, **data_match) -> int:
+    """Mark `user_id`'s unread notifications of `kind` whose data matches read (chat: on read)."""
+    lookups = {f"data__{key}": value for key, value in data_match.items()}
+    changed = Notification.objects.filter(
+        user_id=user_id, kind=kind, read_at__isnull=True, **lookups
+    ).update(read_at=timezone.now())
+    if changed:
+        _after_change(user_id)
+    return changed
+
+
+def notification_delete(*, user, notification_id: int) -> None:
+    deleted, _ = Notification.objects.filter(pk=notification_id, user=user, in_app=True).delete()
+    if not deleted:
+        raise NotFound("No such notification.")
+    _after_change(user.pk)
+
+
+# --- email -----------------------------------------------------------------------------------
+
+
+def notification_email_deliver(*, notification_id: int) -> bool:
+    """Send a notification's email once (HTML + text). True if this call sent it.
+
+    Claims the row first (emailed_at set by a conditional UPDATE), so a task
+    run twice sends one email; a failed send gives the claim back and raises,
+    for the task to retry.
+    """
+    now = timezone.now()
+    claimed = Notification.objects.filter(
+        pk=notification_id, email_wanted=True, emailed_at__isnull=True
+    ).update(emailed_at=now)
+    if not claimed:
+        return False
+    notification = Notification.objects.select_related("user__profile").get(pk=notification_id)
+    user = notification.user
+    if not user.email or not user.is_active:
+        return False
+    site = settings.SITE_URL.rstrip("/")
+    context = {
+        "notification": notification,
+        "user": user,
+        "name": user.display_name,
+        "link": f"{site}{notification.url}" if notification.url.startswith("/") else "",
+        "settings_link": f"{site}/notifications/settings/",
+        "site": site,
+    }
+    subject = f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{notification.title}"
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("support/email/notification.txt", context),
+        to=[user.email],
+    )
+    message.attach_alternative(
+        render_to_string("support/email/notification.html", context), "text/html"
+    )
+    try:
+        message.send()
+    except Exception:
+        Notification.objects.filter(pk=notification_id).update(emailed_at=None)
+        raise
+    return True
