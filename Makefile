@@ -40,8 +40,12 @@ test: $(BIN)/.installed-dev
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} REDIS_URL=$${REDIS_URL:-$(REDIS_URL_TEST)} \
 		DJANGO_SETTINGS_MODULE=flexpass.settings.test \
 		$(BIN)/python manage.py makemigrations --check --dry-run
+	# Browser tests get their own pass: Playwright keeps an event loop running for
+	# the whole session, which would break asyncio tests collected after it.
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} REDIS_URL=$${REDIS_URL:-$(REDIS_URL_TEST)} \
-		$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+		$(BIN)/pytest -n 2 --dist loadgroup -m "not browser" $(PYTEST_ARGS)
+	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} REDIS_URL=$${REDIS_URL:-$(REDIS_URL_TEST)} \
+		$(BIN)/pytest -n 2 --dist loadgroup -m browser $(PYTEST_ARGS)
 
 up: $(BIN)/.installed
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} REDIS_URL=$${REDIS_URL:-$(REDIS_URL_TEST)} \
