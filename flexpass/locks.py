@@ -5,12 +5,16 @@ embedded mode falls back to an `add()` spin lock with compare-and-delete on
 release. Correctness of money and stock never depends on this lock.
 """
 
+import logging
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
 from django.core.cache import cache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 
 class LockNotAcquired(Exception):
@@ -19,11 +23,22 @@ class LockNotAcquired(Exception):
 
 @contextmanager
 def lock(key: str, *, timeout: float = 10, blocking_timeout: float = 0) -> Iterator[None]:
-    """Hold `key` for at most `timeout` seconds; wait up to `blocking_timeout` to get it."""
+    """Hold `key` for at most `timeout` seconds; wait up to `blocking_timeout` to get it.
+
+    With Redis unreachable the lock steps aside (logs and proceeds): nothing may
+    depend on it for correctness.
+    """
     key = f"lock:{key}"
     if hasattr(cache, "lock"):
         redis_lock = cache.lock(key, timeout=timeout, blocking_timeout=blocking_timeout, sleep=0.05)
-        if not redis_lock.acquire(blocking=blocking_timeout > 0):
+        try:
+            acquired = redis_lock.acquire(blocking=blocking_timeout > 0)
+        except RedisError:
+            # Redis is down: this lock is only a polite front, PostgreSQL still decides.
+            logger.warning("lock %s skipped: Redis unavailable", key)
+            yield
+            return
+        if not acquired:
             raise LockNotAcquired(key)
         try:
             yield

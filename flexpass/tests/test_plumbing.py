@@ -98,3 +98,15 @@ def test_lock_falls_back_to_cache_add_without_redis(settings):
             pass
     with lock("embedded", timeout=5):
         pass
+
+
+def test_lock_steps_aside_when_redis_is_down(settings):
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    ran = []
+
+    with lock("no-redis", timeout=5):
+        ran.append(True)
+
+    assert ran == [True]
