@@ -2,8 +2,8 @@
 
 Server -> client messages (JSON):
 
-* {"type": "balance", "available_paise", "reserved_paise", "total_paise",
-  "available_display", "reserved_display", "total_display"} - on connect and after
+* {"type": "balance", "available_paise", "reserved_paise", "total_paise", "pending_paise",
+  "available_display", "reserved_display", "total_display", "pending_display"} - on connect and after
   every committed entry that touched the user's wallet (`wallet.balance` events
   from wallet.services, sent after commit by flexpass.realtime).
 * {"type": "low_balance", "balance_paise", "threshold_paise", "balance_display",
@@ -60,9 +60,11 @@ class WalletConsumer(AsyncJsonWebsocketConsumer):
                 "available_paise": balances.available_paise,
                 "reserved_paise": balances.reserved_paise,
                 "total_paise": balances.total_paise,
+                "pending_paise": balances.pending_paise,
                 "available_display": format_rupees(balances.available_paise),
                 "reserved_display": format_rupees(balances.reserved_paise),
                 "total_display": format_rupees(balances.total_paise),
+                "pending_display": format_rupees(balances.pending_paise),
             }
         )
 

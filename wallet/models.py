@@ -17,6 +17,7 @@ from django.utils import timezone
 class AccountKind(models.TextChoices):
     USER_AVAILABLE = "user_available", "User available"
     USER_RESERVED = "user_reserved", "User reserved"
+    USER_PENDING = "user_pending", "User pending rewards"  # cashback inside its refund window
     VENDOR_PAYABLE = "vendor_payable", "Vendor payable"
     PLATFORM_REVENUE = "platform_revenue", "Platform revenue"
     PLATFORM_CASHBACK = "platform_cashback", "Platform cashback"
@@ -31,6 +32,7 @@ NO_NEGATIVE_KINDS = frozenset(
     {
         AccountKind.USER_AVAILABLE,
         AccountKind.USER_RESERVED,
+        AccountKind.USER_PENDING,
         AccountKind.VENDOR_PAYABLE,
         AccountKind.PLATFORM_REVENUE,
         AccountKind.PLATFORM_PAYOUTS,

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from wallet.errors import RecipientNotFound, TransferRefused
-from wallet.models import EntryKind, Posting, Wallet
+from wallet.models import AccountKind, EntryKind, LedgerAccount, Posting, Wallet
 
 # --- balances -------------------------------------------------------------------------------
 
@@ -23,6 +23,7 @@ from wallet.models import EntryKind, Posting, Wallet
 class Balances:
     available_paise: int
     reserved_paise: int
+    pending_paise: int = 0  # rewards not yet spendable (cashback in its refund window)
 
     @property
     def total_paise(self) -> int:
@@ -31,9 +32,13 @@ class Balances:
 
 def wallet_balances(*, user_id: int) -> Balances:
     """The user's cached balances (zero when no wallet has been opened yet). One query."""
+    pending = LedgerAccount.objects.filter(
+        owner_id=OuterRef("user_id"), kind=AccountKind.USER_PENDING
+    ).values("balance_paise")[:1]
     row = (
         Wallet.objects.filter(user_id=user_id)
-        .values_list("available__balance_paise", "reserved__balance_paise")
+        .annotate(pending=Coalesce(Subquery(pending), 0))
+        .values_list("available__balance_paise", "reserved__balance_paise", "pending")
         .first()
     )
     return Balances(*row) if row else Balances(0, 0)

@@ -121,6 +121,11 @@ def _owned_account(user, kind: str) -> LedgerAccount:
     return account
 
 
+def pending_account(user) -> LedgerAccount:
+    """The user's pending rewards (cashback waiting out its refund window)."""
+    return _owned_account(user, AccountKind.USER_PENDING)
+
+
 def vendor_payable_account(user) -> LedgerAccount:
     return _owned_account(user, AccountKind.VENDOR_PAYABLE)
 
@@ -321,6 +326,7 @@ def _broadcast_balances(accounts) -> None:
         if account.owner_id and account.kind in (
             AccountKind.USER_AVAILABLE,
             AccountKind.USER_RESERVED,
+            AccountKind.USER_PENDING,
         ):
             owners.setdefault(account.owner_id, {})[account.kind] = account.balance_paise
     for owner_id in owners:

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import qrcode
 import qrcode.image.svg
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -82,9 +83,8 @@ def wallet_home(request):
         response = render(request, "wallet/home.html#statement", context)
     else:
         context.update(
-            balances=selectors.Balances(
-                wallet.available.balance_paise, wallet.reserved.balance_paise
-            ),
+            balances=selectors.wallet_balances(user_id=request.user.pk),
+            cashback_window_hours=settings.CASHBACK_REFUND_WINDOW_HOURS,
             spending=selectors.spending_by_day(wallet=wallet),
             topup_url=_url_or_none("billing:topup_start"),
             withdraw_url=_url_or_none("billing:withdraw"),

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.test import Client
 
 from flexpass.asgi import application
+from flexpass.money import format_rupees
 from flexpass.realtime import broadcast_now, user_group
 from wallet import services
 from wallet.tests.factories import UserFactory, fund, reserve, wallet_for
@@ -57,15 +58,19 @@ async def connect(*headers) -> WebsocketCommunicator:
     return communicator
 
 
-def balance_message(available: int, reserved: int, shown: tuple[str, str, str]) -> dict:
+def balance_message(
+    available: int, reserved: int, shown: tuple[str, str, str], pending: int = 0
+) -> dict:
     return {
         "type": "balance",
         "available_paise": available,
         "reserved_paise": reserved,
         "total_paise": available + reserved,
+        "pending_paise": pending,
         "available_display": shown[0],
         "reserved_display": shown[1],
         "total_display": shown[2],
+        "pending_display": format_rupees(pending),
     }
 
 
