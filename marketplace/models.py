@@ -424,3 +424,120 @@ class OrderTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.from_status or '-'} -> {self.to_status}"
+
+
+# --- rewards: cashback, referrals, badges, refunds (marketplace/rewards.py, refunds.py) -----
+
+
+class CashbackStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RELEASED = "released", "Released"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class CashbackGrant(models.Model):
+    """Cashback on one purchase: pending until the refund window closes, then released.
+
+    Pending cashback sits in the buyer's `user_pending` ledger account, so the
+    wallet shows it and the books balance at every step.
+    """
+
+    purchase = models.OneToOneField(Purchase, on_delete=models.PROTECT, related_name="cashback")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cashback_grants"
+    )
+    amount_paise = models.BigIntegerField()
+    cancelled_paise = models.BigIntegerField(default=0)  # taken back by refunds while pending
+    clawed_back_paise = models.BigIntegerField(default=0)  # taken back by refunds after release
+    status = models.CharField(
+        max_length=10, choices=CashbackStatus.choices, default=CashbackStatus.PENDING
+    )
+    release_at = models.DateTimeField(db_index=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cancelled_paise__gte=0)
+                & Q(clawed_back_paise__gte=0)
+                & Q(cancelled_paise__lte=models.F("amount_paise")),
+                name="cashback_amounts_within_grant",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Cashback {self.amount_paise} on purchase {self.purchase_id} ({self.status})"
+
+    @property
+    def outstanding_paise(self) -> int:
+        return self.amount_paise - self.cancelled_paise
+
+
+class ReferralReward(models.Model):
+    """The double-sided referral bonus, paid once per referred user (the unique key)."""
+
+    referred = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referral_reward"
+    )
+    referrer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referral_rewards_earned"
+    )
+    purchase = models.OneToOneField(Purchase, on_delete=models.PROTECT, related_name="+")
+    referrer_paise = models.BigIntegerField()
+    referred_paise = models.BigIntegerField()
+    entry = models.ForeignKey(
+        "wallet.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Referral of {self.referred_id} by {self.referrer_id}"
+
+
+class UserBadge(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="badges"
+    )
+    code = models.CharField(max_length=32)
+    awarded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["awarded_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["user", "code"], name="badge_once_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.code} for {self.user_id}"
+
+
+class Refund(models.Model):
+    """A staff refund of (part of) a purchase, posted as one reversing journal entry."""
+
+    purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="refunds")
+    amount_paise = models.BigIntegerField()
+    reason = models.CharField(max_length=200)
+    vendor_reversed_paise = models.BigIntegerField(default=0)
+    fee_reversed_paise = models.BigIntegerField(default=0)
+    vendor_shortfall_paise = models.BigIntegerField(default=0)  # fronted by the platform
+    cashback_cancelled_paise = models.BigIntegerField(default=0)
+    cashback_clawed_back_paise = models.BigIntegerField(default=0)
+    cashback_debt_paise = models.BigIntegerField(default=0)  # could not be clawed back
+    entry = models.OneToOneField("wallet.JournalEntry", on_delete=models.PROTECT, related_name="+")
+    acting_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_paise__gt=0), name="refund_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.amount_paise} of purchase {self.purchase_id}"

@@ -1,0 +1,212 @@
+"""Staff refunds of purchases, full or partial, as one reversing journal entry each.
+
+The buyer gets the amount back; the vendor's share and the platform fee are
+reversed in proportion; cashback is cancelled in proportion while pending, or
+clawed back once released (never below zero: what cannot be taken is recorded
+as a debt on the refund); the pass is revoked (full refund) or shortened.
+"""
+
+from datetime import timedelta
+
+from django.db.models import F
+from django.utils import timezone
+
+from flexpass.errors import DomainError, NotFound
+from flexpass.money import format_rupees
+from marketplace.models import (
+    CashbackGrant,
+    CashbackStatus,
+    Pass,
+    PassStatus,
+    PlanKind,
+    Purchase,
+    PurchaseStatus,
+    Refund,
+)
+from support.services import notify
+from wallet import lock_objects
+from wallet.models import AccountKind, EntryKind
+from wallet.services import (
+    Leg,
+    entry_post,
+    money_transaction,
+    pending_account,
+    platform_account,
+    validate_amount,
+    vendor_payable_account,
+    wallet_ensure,
+)
+
+
+class RefundRefused(DomainError):
+    status_code = 400
+    code = "refund_refused"
+    title = "Refund refused"
+
+
+def share_of(total: int, part: int, whole: int) -> int:
+    """total * part / whole, rounded half-up to a paisa (integers only)."""
+    return (2 * total * part + whole) // (2 * whole)
+
+
+@money_transaction
+def purchase_refund(
+    *, purchase_id: int, amount_paise: int, reason: str, acting_user, idempotency_key: str
+) -> Refund:
+    """Refund `amount_paise` of a purchase. The same key returns the first refund."""
+    existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    validate_amount(amount_paise)
+    reason = (reason or "").strip()
+    if not reason:
+        raise RefundRefused("Give a reason for the refund.")
+    purchase = (
+        Purchase.objects.select_related(
+            "buyer", "service__vendor__user", "service__category", "plan"
+        )
+        .filter(pk=purchase_id)
+        .first()
+    )
+    if purchase is None:
+        raise NotFound("No such purchase.")
+    refunded_before = purchase.refunded_paise
+    # The conditional UPDATE decides: two refunds can never exceed the price together.
+    took = Purchase.objects.filter(
+        pk=purchase.pk, refunded_paise__lte=F("price_paise") - amount_paise
+    ).update(refunded_paise=F("refunded_paise") + amount_paise)
+    if took != 1:
+        left = purchase.price_paise - Purchase.objects.get(pk=purchase.pk).refunded_paise
+        raise RefundRefused(
+            f"At most {format_rupees(left)} of this purchase is left to refund."
+            if left
+            else "This purchase has already been refunded in full."
+        )
+    refunded_total = refunded_before + amount_paise
+    full = refunded_total == purchase.price_paise
+    Purchase.objects.filter(pk=purchase.pk).update(
+        status=PurchaseStatus.REFUNDED if full else PurchaseStatus.PARTIALLY_REFUNDED
+    )
+
+    buyer = purchase.buyer
+    buyer_available = wallet_ensure(user=buyer).available
+    vendor_account = vendor_payable_account(purchase.service.vendor.user)
+    # Proportional reversal, computed on the running total so rounding never drifts.
+    vendor_part = share_of(purchase.vendor_share_paise, refunded_total, purchase.price_paise) - (
+        share_of(purchase.vendor_share_paise, refunded_before, purchase.price_paise)
+    )
+    fee_part = amount_paise - vendor_part
+    locked = lock_objects.accounts_for_update([vendor_account.pk])
+    vendor_take = min(vendor_part, locked[vendor_account.pk].balance_paise)
+    shortfall = vendor_part - vendor_take
+
+    legs = [Leg(buyer_available, amount_paise)]
+    if vendor_take:
+        legs.append(Leg(vendor_account, -vendor_take))
+    if shortfall:
+        legs.append(Leg(platform_account(AccountKind.PLATFORM_ADJUSTMENTS), -shortfall))
+    if fee_part:
+        legs.append(Leg(platform_account(AccountKind.PLATFORM_REVENUE), -fee_part))
+    cancelled, clawed, debt = _cashback_reverse(purchase, amount_paise, legs, buyer_available)
+
+    entry = entry_post(
+        kind=EntryKind.REFUND,
+        legs=_merge(legs),
+        memo=f"Refund: {purchase.service.name} · {purchase.plan.name}",
+        category=purchase.service.category.name if purchase.service.category_id else "",
+        idempotency_key=f"refund:{idempotency_key}",
+        metadata={"purchase": purchase.pk, "reason": reason[:200]},
+        acting_user=acting_user,
+    )
+    _pass_cut(purchase, full=full, fraction=(amount_paise, purchase.price_paise))
+    notify(
+        user=buyer,
+        kind="purchase_receipt",
+        title=f"Refund of {format_rupees(amount_paise)}: {purchase.service.name}",
+        body=f"{reason[:200]} The money is back in your wallet.",
+        url=f"/receipts/{purchase.pk}/",
+        dedupe_key=f"refund:{idempotency_key}"[:120],
+    )
+    return Refund.objects.create(
+        purchase=purchase,
+        amount_paise=amount_paise,
+        reason=reason[:200],
+        vendor_reversed_paise=vendor_part,
+        fee_reversed_paise=fee_part,
+        vendor_shortfall_paise=shortfall,
+        cashback_cancelled_paise=cancelled,
+        cashback_clawed_back_paise=clawed,
+        cashback_debt_paise=debt,
+        entry=entry,
+        acting_user=acting_user,
+        idempotency_key=idempotency_key,
+    )
+
+
+def _merge(legs: list[Leg]) -> list[Leg]:
+    """One leg per account (the clawback and the refund both touch the buyer's wallet)."""
+    totals: dict[int, list] = {}
+    for leg in legs:
+        totals.setdefault(leg.account.pk, [leg.account, 0])[1] += leg.amount_paise
+    return [Leg(account, amount) for account, amount in totals.values() if amount]
+
+
+def _cashback_reverse(purchase, amount_paise, legs, buyer_available) -> tuple[int, int, int]:
+    """Add the legs that take back this refund's share of the cashback.
+
+    Returns (cancelled while pending, clawed back after release, debt).
+    """
+    grant = CashbackGrant.objects.select_for_update().filter(purchase=purchase).first()
+    if grant is None:
+        return 0, 0, 0
+    part = min(
+        share_of(grant.amount_paise, amount_paise, purchase.price_paise),
+        grant.amount_paise - grant.cancelled_paise - grant.clawed_back_paise,
+    )
+    if part <= 0:
+        return 0, 0, 0
+    cashback = platform_account(AccountKind.PLATFORM_CASHBACK)
+    if grant.status == CashbackStatus.PENDING:
+        legs += [Leg(pending_account(purchase.buyer), -part), Leg(cashback, part)]
+        left = grant.amount_paise - grant.cancelled_paise - part
+        CashbackGrant.objects.filter(pk=grant.pk).update(
+            cancelled_paise=F("cancelled_paise") + part,
+            status=CashbackStatus.CANCELLED if left == 0 else CashbackStatus.PENDING,
+        )
+        return part, 0, 0
+    # Released: take it back from available - which this refund itself has just
+    # credited with more than the cashback - never below zero.
+    can_take = buyer_available.balance_paise + amount_paise
+    take = min(part, can_take)
+    if take:
+        legs += [Leg(buyer_available, -take), Leg(cashback, take)]
+    CashbackGrant.objects.filter(pk=grant.pk).update(
+        clawed_back_paise=F("clawed_back_paise") + take
+    )
+    return 0, take, part - take
+
+
+def _pass_cut(purchase, *, full: bool, fraction: tuple[int, int]) -> None:
+    """Revoke the pass on a full refund; otherwise shorten it in proportion."""
+    now = timezone.now()
+    the_pass = Pass.objects.select_for_update().filter(purchase=purchase).first()
+    if the_pass is None or the_pass.status != PassStatus.ACTIVE:
+        return
+    if full:
+        Pass.objects.filter(pk=the_pass.pk).update(status=PassStatus.REVOKED, updated_at=now)
+        return
+    part, whole = fraction
+    if the_pass.kind == PlanKind.TIME and the_pass.expires_at:
+        length = the_pass.expires_at - the_pass.starts_at
+        new_end = the_pass.expires_at - timedelta(seconds=length.total_seconds() * part / whole)
+        changes = {"expires_at": new_end, "updated_at": now}
+        if new_end <= now:
+            changes["status"] = PassStatus.EXPIRED
+        Pass.objects.filter(pk=the_pass.pk).update(**changes)
+    elif the_pass.kind == PlanKind.USAGE and the_pass.units_total:
+        cut = -(-the_pass.units_total * part // whole)  # ceil: the refund takes whole units
+        units_left = max(0, (the_pass.units_left or 0) - cut)
+        changes = {"units_left": units_left, "updated_at": now}
+        if units_left == 0:
+            changes["status"] = PassStatus.USED_UP
+        Pass.objects.filter(pk=the_pass.pk).update(**changes)

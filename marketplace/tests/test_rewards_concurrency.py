@@ -1,0 +1,80 @@
+"""Rewards under races on PostgreSQL: bonuses and cashback are paid exactly once."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.tests.factories import UserFactory
+from marketplace import rewards, services
+from marketplace.models import CashbackGrant, Purchase, ReferralReward, Refund
+from marketplace.refunds import RefundRefused, purchase_refund
+from marketplace.tests.factories import PlanFactory, assert_ledger_balanced, balance, fund
+from marketplace.tests.test_concurrency import _run_in_threads
+from wallet.models import EntryKind, JournalEntry
+from wallet.services import pending_account, wallet_ensure
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_concurrent_first_purchases_pay_the_referral_bonus_once():
+    # given a referred user with money for 10 passes
+    referrer = UserFactory(email="asha@example.com")
+    referred = UserFactory(email="ravi@example.com", referral_code=referrer.profile.referral_code)
+    fund(referred, 10 * 4_900)
+    plan = PlanFactory(price_paise=4_900)
+
+    # when 10 "first" purchases race
+    results = _run_in_threads(
+        10, lambda i: services.pass_purchase(buyer=referred, plan=plan, idempotency_key=f"f{i}")
+    )
+
+    # then all 10 are bought, the bonus is paid once, and each purchase got its cashback
+    assert all(isinstance(r, Purchase) for r in results), results
+    assert ReferralReward.objects.count() == 1
+    assert JournalEntry.objects.filter(kind=EntryKind.REFERRAL).count() == 1
+    assert balance(wallet_ensure(user=referrer).available) == 500
+    assert balance(wallet_ensure(user=referred).available) == 250
+    assert CashbackGrant.objects.count() == 10
+    assert balance(pending_account(referred)) == 10 * 245
+    assert_ledger_balanced()
+
+
+def test_two_release_jobs_racing_pay_each_cashback_once():
+    buyer = UserFactory()
+    fund(buyer, 5 * 4_900)
+    plan = PlanFactory(price_paise=4_900)
+    for number in range(5):
+        services.pass_purchase(buyer=buyer, plan=plan, idempotency_key=f"p{number}")
+    later = timezone.now() + timedelta(days=2)
+
+    results = _run_in_threads(2, lambda i: rewards.cashback_release_due(now=later))
+
+    assert sorted(results) in ([0, 5], [1, 4], [2, 3]) and sum(results) == 5, results
+    assert balance(pending_account(buyer)) == 0
+    assert balance(wallet_ensure(user=buyer).available) == 5 * 245
+    assert JournalEntry.objects.filter(kind=EntryKind.CASHBACK).count() == 10  # 5 grants + 5
+    assert_ledger_balanced()
+
+
+def test_racing_full_refunds_refund_once():
+    buyer = UserFactory()
+    staff = UserFactory(is_staff=True)
+    fund(buyer, 4_900)
+    purchase = services.pass_purchase(
+        buyer=buyer, plan=PlanFactory(price_paise=4_900), idempotency_key="b"
+    )
+
+    results = _run_in_threads(
+        8,
+        lambda i: purchase_refund(
+            purchase_id=purchase.pk, amount_paise=4_900, reason="Outage", acting_user=staff,
+            idempotency_key=f"race-{i}",
+        ),
+    )
+
+    assert sum(isinstance(r, Refund) for r in results) == 1
+    assert sum(isinstance(r, RefundRefused) for r in results) == 7
+    assert balance(wallet_ensure(user=buyer).available) == 4_900
+    assert Purchase.objects.get(pk=purchase.pk).refunded_paise == 4_900
+    assert_ledger_balanced()
