@@ -1,9 +1,19 @@
 """Operator screens for the catalog; sales records are read-only (money moves through services)."""
 
-from django.contrib import admin, messages
+import uuid
 
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from flexpass.errors import DomainError
+from flexpass.money import format_rupees, parse_rupees
 from marketplace.catalog_cache import catalog_cache_invalidate
 from marketplace.models import (
+    CashbackGrant,
     Category,
     Order,
     OrderTransition,
@@ -11,10 +21,14 @@ from marketplace.models import (
     PassNotification,
     Plan,
     Purchase,
+    ReferralReward,
+    Refund,
     Service,
     ServiceStatus,
+    UserBadge,
     VendorProfile,
 )
+from marketplace.refunds import purchase_refund
 
 
 @admin.register(VendorProfile)
@@ -101,6 +115,98 @@ class PurchaseAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
     search_fields = ["buyer__email", "service__name", "idempotency_key"]
     date_hierarchy = "created_at"
+    list_select_related = ["buyer", "service", "plan"]
+    actions = ["refund"]
+
+    def has_refund_permission(self, request):
+        return request.user.is_staff and request.user.has_perm("marketplace.add_refund")
+
+    @admin.action(description="Refund…", permissions=["refund"])
+    def refund(self, request, queryset):
+        purchases = list(queryset[:2])
+        if len(purchases) != 1:
+            self.message_user(request, "Choose exactly one purchase to refund.", messages.WARNING)
+            return None
+        return redirect("admin:marketplace_purchase_refund", purchases[0].pk)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.refund_view)
+        return [
+            path("<int:purchase_id>/refund/", view, name="marketplace_purchase_refund"),
+            *super().get_urls(),
+        ]
+
+    def refund_view(self, request, purchase_id: int):
+        """Staff refund: parse the form, call refunds.purchase_refund, show the result."""
+        if not self.has_refund_permission(request):
+            raise PermissionDenied
+        purchase = get_object_or_404(
+            Purchase.objects.select_related("buyer", "service", "plan"), pk=purchase_id
+        )
+        left = purchase.price_paise - purchase.refunded_paise
+        if request.method == "POST":
+            form = RefundForm(request.POST)
+            if form.is_valid():
+                try:
+                    result = purchase_refund(
+                        purchase_id=purchase.pk,
+                        amount_paise=form.cleaned_data["amount_paise"],
+                        reason=form.cleaned_data["reason"],
+                        acting_user=request.user,
+                        idempotency_key=form.cleaned_data["idempotency_key"],
+                    )
+                except DomainError as exc:
+                    form.add_error(None, str(exc))
+                else:
+                    self.log_change(
+                        request,
+                        purchase,
+                        f"Refunded {format_rupees(result.amount_paise)} (journal entry "
+                        f"#{result.entry_id}): {result.reason}",
+                    )
+                    self.message_user(
+                        request,
+                        f"Refunded {format_rupees(result.amount_paise)} of {purchase.number} "
+                        f"to {purchase.buyer.email}.",
+                        messages.SUCCESS,
+                    )
+                    return redirect("admin:marketplace_purchase_change", purchase.pk)
+        else:
+            form = RefundForm(
+                initial={
+                    "idempotency_key": uuid.uuid4().hex,
+                    "amount": format_rupees(left, symbol=False),
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Refund {purchase.number}",
+            "form": form,
+            "purchase": purchase,
+            "left": format_rupees(left),
+            "refunds": purchase.refunds.select_related("acting_user"),
+        }
+        return TemplateResponse(request, "admin/marketplace/refund.html", context)
+
+
+class RefundForm(forms.Form):
+    amount = forms.CharField(label="Amount (₹)", help_text="Rupees, e.g. 49 or 24.50.")
+    reason = forms.CharField(
+        max_length=200,
+        widget=forms.TextInput(attrs={"size": 60}),
+        help_text="Shown to the buyer and kept in the books.",
+    )
+    idempotency_key = forms.CharField(widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        if "amount" in data:
+            try:
+                data["amount_paise"] = parse_rupees(data["amount"])
+            except ValueError as exc:
+                self.add_error("amount", str(exc))
+        return data
 
 
 @admin.register(Pass)
@@ -150,3 +256,62 @@ class OrderAdmin(ReadOnlyAdmin):
 class PassNotificationAdmin(ReadOnlyAdmin):
     list_display = ["pass_obj", "user", "kind", "created_at", "delivered_at"]
     list_filter = ["kind"]
+
+
+# --- rewards and refunds (read-only: money moves through marketplace.rewards / refunds) ----
+
+
+@admin.register(CashbackGrant)
+class CashbackGrantAdmin(ReadOnlyAdmin):
+    list_display = [
+        "purchase",
+        "user",
+        "amount_paise",
+        "cancelled_paise",
+        "clawed_back_paise",
+        "status",
+        "release_at",
+        "released_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["user__email"]
+    list_select_related = ["purchase", "user"]
+
+
+@admin.register(ReferralReward)
+class ReferralRewardAdmin(ReadOnlyAdmin):
+    list_display = [
+        "referred",
+        "referrer",
+        "referrer_paise",
+        "referred_paise",
+        "purchase",
+        "created_at",
+    ]
+    search_fields = ["referred__email", "referrer__email"]
+    list_select_related = ["referred", "referrer", "purchase"]
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = [
+        "purchase",
+        "amount_paise",
+        "reason",
+        "cashback_cancelled_paise",
+        "cashback_clawed_back_paise",
+        "cashback_debt_paise",
+        "vendor_shortfall_paise",
+        "acting_user",
+        "created_at",
+    ]
+    search_fields = ["purchase__buyer__email", "reason"]
+    list_select_related = ["purchase", "acting_user"]
+
+
+@admin.register(UserBadge)
+class UserBadgeAdmin(ReadOnlyAdmin):
+    list_display = ["user", "code", "awarded_at"]
+    list_filter = ["code"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]

@@ -230,3 +230,40 @@ def test_a_refund_of_an_unknown_purchase_is_not_found(staff):
             idempotency_key="nope",
         )
     assert Refund.objects.count() == 0
+
+
+def test_staff_refund_through_the_admin_form(client, bought):
+    admin_user = UserFactory(email="root@example.com", is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    url = f"/admin/marketplace/purchase/{bought.pk}/refund/"
+
+    form = client.get(url)
+    posted = client.post(
+        url, {"amount": "24.50", "reason": "Half the day was down", "idempotency_key": "admin-1"}
+    )
+
+    assert form.status_code == 200 and "Left to refund: <strong>₹49.00" in form.content.decode()
+    assert posted.status_code == 302
+    refund_row = Refund.objects.get()
+    assert (refund_row.amount_paise, refund_row.acting_user) == (2_450, admin_user)
+    assert_ledger_balanced()
+
+
+def test_the_admin_refund_form_shows_domain_errors(client, bought):
+    client.force_login(UserFactory(email="root@example.com", is_staff=True, is_superuser=True))
+    url = f"/admin/marketplace/purchase/{bought.pk}/refund/"
+
+    too_much = client.post(url, {"amount": "50", "reason": "x", "idempotency_key": "a"})
+    not_money = client.post(url, {"amount": "1.234", "reason": "x", "idempotency_key": "b"})
+
+    assert "At most ₹49.00" in too_much.content.decode()
+    assert "two decimal places" in not_money.content.decode()
+    assert Refund.objects.count() == 0
+
+
+def test_staff_without_the_refund_permission_cannot_refund(client, bought):
+    client.force_login(UserFactory(email="intern@example.com", is_staff=True))
+
+    response = client.get(f"/admin/marketplace/purchase/{bought.pk}/refund/")
+
+    assert response.status_code == 403
