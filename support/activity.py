@@ -1,46 +1,122 @@
 """Who is active: a request or an open socket within ACTIVITY_WINDOW_SECONDS.
 
-`activity_touch(user_id)` is called by every page that draws the top bar, by
-every API request (through `ActivityRecorder`, a throttle that never throttles)
-and by sockets when they connect and ping. A cache key lets through one database
-write per user per minute, so a busy user costs one cache round trip per request.
+Recorded without touching the database, so it costs pages and the API one
+Redis round trip and never shows up in their query counts:
+
+* a sorted set `activity:now` (user id -> last time seen): "active now" is a
+  ZCOUNT over the window, "active today" a ZCOUNT since midnight;
+* a set per hour `activity:hour:<YYYYmmddHH>` (kept 8 days): "active over the
+  day" is one SCARD per hour.
+
+Callers: the top bar of every signed-in page (support's template tag), every
+API request (`ActivityRecorder`, a throttle that never throttles) and the
+sockets when they connect and ping. Embedded mode (no Redis) keeps the same
+data in this process's memory: embedded mode promises one process.
 """
 
 import logging
+import threading
+import time
+from datetime import datetime, timedelta
 
 from django.core.cache import cache
-from django.db import DatabaseError
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
-_THROTTLE_SECONDS = 60
+_HOUR_TTL = 8 * 86400
+_NOW_KEEP = 2 * 86400
+
+_memory_lock = threading.Lock()
+_memory_now: dict[int, float] = {}
+_memory_hours: dict[str, set[int]] = {}
 
 
-def _hour(now):
-    return now.replace(minute=0, second=0, microsecond=0)
+def _redis():
+    try:
+        from django_redis import get_redis_connection
+
+        return get_redis_connection("default")
+    except Exception:  # not a django-redis cache (embedded mode)
+        return None
 
 
-def activity_touch(user_id: int | None, *, now=None) -> bool:
-    """Record that `user_id` is active now. Returns True when it wrote to the database."""
+def _hour_label(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y%m%d%H")
+
+
+def _now_key() -> str:
+    return cache.make_key("activity:now")
+
+
+def _hour_key(label: str) -> str:
+    return cache.make_key(f"activity:hour:{label}")
+
+
+def activity_touch(user_id: int | None, *, now: datetime | None = None) -> None:
+    """Record that `user_id` is active at `now` (default: now). Never raises."""
     if not user_id:
-        return False
-    try:
-        if not cache.add(f"activity:seen:{user_id}", 1, timeout=_THROTTLE_SECONDS):
-            return False
-    except Exception:  # the cache being down must not break a page
-        return False
-    from support.models import ActivityHour, UserActivity
-
+        return
     now = now or timezone.now()
+    stamp = now.timestamp()
+    label = _hour_label(now)
+    client = _redis()
+    if client is None:
+        with _memory_lock:
+            _memory_now[user_id] = max(stamp, _memory_now.get(user_id, 0))
+            _memory_hours.setdefault(label, set()).add(user_id)
+        return
     try:
-        UserActivity.objects.update_or_create(user_id=user_id, defaults={"last_seen_at": now})
-        ActivityHour.objects.bulk_create(
-            [ActivityHour(user_id=user_id, hour=_hour(now))], ignore_conflicts=True
-        )
-    except DatabaseError:
+        pipe = client.pipeline(transaction=False)
+        pipe.zadd(_now_key(), {str(user_id): stamp}, gt=True)
+        pipe.zremrangebyscore(_now_key(), 0, time.time() - _NOW_KEEP)
+        pipe.sadd(_hour_key(label), str(user_id))
+        pipe.expire(_hour_key(label), _HOUR_TTL)
+        pipe.execute()
+    except Exception:  # activity is a statistic: a Redis hiccup must not fail a request
         logger.warning("could not record activity of user %s", user_id, exc_info=True)
-        return False
-    return True
+
+
+def active_users_since(since: datetime) -> int:
+    """How many users were active at or after `since`."""
+    client = _redis()
+    if client is None:
+        with _memory_lock:
+            return sum(1 for stamp in _memory_now.values() if stamp >= since.timestamp())
+    return client.zcount(_now_key(), since.timestamp(), "+inf")
+
+
+def active_users_by_hour(hours: list[datetime]) -> list[int]:
+    """Distinct active users in each of the hours starting at `hours`."""
+    labels = [_hour_label(hour) for hour in hours]
+    client = _redis()
+    if client is None:
+        with _memory_lock:
+            return [len(_memory_hours.get(label, ())) for label in labels]
+    pipe = client.pipeline(transaction=False)
+    for label in labels:
+        pipe.scard(_hour_key(label))
+    return [int(count) for count in pipe.execute()]
+
+
+def activity_summary(*, window_seconds: int, now: datetime | None = None) -> dict:
+    """Active now, active today and the hourly series for today (local time) so far."""
+    now = now or timezone.now()
+    local = timezone.localtime(now)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    hours = [midnight + timedelta(hours=step) for step in range(local.hour + 1)]
+    return {
+        "now": active_users_since(now - timedelta(seconds=window_seconds)),
+        "today": active_users_since(midnight),
+        "labels": [hour.strftime("%H:00") for hour in hours],
+        "by_hour": active_users_by_hour(hours),
+    }
+
+
+def activity_forget_all() -> None:
+    """Tests: start from nobody active (the memory backend outlives the test's cache)."""
+    with _memory_lock:
+        _memory_now.clear()
+        _memory_hours.clear()
 
 
 class ActivityRecorder:

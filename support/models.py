@@ -376,7 +376,7 @@ class NotificationPreference(models.Model):
         return f"{self.user_id}/{self.kind}: in_app={self.in_app} email={self.email}"
 
 
-# --- security, audit, activity ---------------------------------------------------------------
+# --- security, audit ---------------------------------------------------------------
 
 
 class SecurityEventKind(models.TextChoices):
@@ -423,31 +423,3 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target} by {self.actor_id}"
-
-
-class UserActivity(models.Model):
-    """When a user last made a request or had a socket open (written at most once a minute)."""
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        primary_key=True,
-        related_name="+",
-    )
-    last_seen_at = models.DateTimeField(db_index=True)
-
-    def __str__(self) -> str:
-        return f"{self.user_id} seen {self.last_seen_at}"
-
-
-class ActivityHour(models.Model):
-    """One row per user per hour they were active: "active users over the day"."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    hour = models.DateTimeField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["hour", "user"], name="activity_hour_once")]
-
-    def __str__(self) -> str:
-        return f"{self.user_id} active in {self.hour}"

@@ -27,3 +27,25 @@ def presence_online(user_id: int) -> bool:
         return cache.get(_key(user_id)) is not None
     except Exception:
         return False
+
+
+def _viewing_key(conversation_id: int, user_id: int) -> str:
+    return f"viewing:{conversation_id}:{user_id}"
+
+
+def viewing_touch(conversation_id: int, user_id: int) -> None:
+    """`user_id` has this conversation open (a chat socket): replies need no notification."""
+    with suppress(Exception):
+        cache.set(_viewing_key(conversation_id, user_id), 1, timeout=PRESENCE_TTL_SECONDS)
+
+
+def viewing_clear(conversation_id: int, user_id: int) -> None:
+    with suppress(Exception):
+        cache.delete(_viewing_key(conversation_id, user_id))
+
+
+def viewing(conversation_id: int, user_id: int) -> bool:
+    try:
+        return cache.get(_viewing_key(conversation_id, user_id)) is not None
+    except Exception:
+        return False

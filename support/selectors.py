@@ -24,6 +24,7 @@ from support.models import (
     Message,
     MessageKind,
     Notification,
+    NotificationKind,
     NotificationPreference,
     ReadMark,
 )
@@ -151,15 +152,26 @@ def consultations_for_vendor(*, user, status: str = "active") -> QuerySet[Conver
     return with_unread(conversations, user=user).order_by("-last_message_at", "-id")
 
 
-def customer_open_support(*, user) -> Conversation | None:
-    """The customer's most recent support conversation that is not resolved (the widget's)."""
-    return (
+def customer_widget_conversation(*, user, now=None) -> Conversation | None:
+    """What the widget shows: the customer's latest support conversation, unless it was
+    resolved and rated, or resolved more than a day ago (then: start a new one)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    conversation = (
         Conversation.objects.filter(customer=user, kind=ConversationKind.SUPPORT)
-        .exclude(status="resolved")
-        .select_related(*CONVERSATION_RELATED)
+        .select_related(*CONVERSATION_RELATED, "rating")
         .order_by("-last_message_at", "-id")
         .first()
     )
+    if conversation is None or conversation.status != "resolved":
+        return conversation
+    now = now or timezone.now()
+    rated = hasattr(conversation, "rating")
+    if rated or (conversation.resolved_at and conversation.resolved_at < now - timedelta(days=1)):
+        return None
+    return conversation
 
 
 def support_unread_for_customer(*, user) -> int:
@@ -257,8 +269,10 @@ def _unread_key(user_id: int, generation) -> str:
     return f"notif:unread:{user_id}:{generation}"
 
 
-def notifications_unread_count(*, user_id: int) -> int:
-    """The bell's number: cached per user generation (moved on by every change)."""
+def notifications_unread_counts(*, user_id: int) -> dict[str, int]:
+    """{"all": unread in-app notifications, "chat": of which support replies}: the bell and
+    the chat launcher. Cached per user generation (moved on after every change commits):
+    no query when cached, one when not."""
     try:
         generation = cache.get(f"notif:gen:{user_id}", 0)
         cached = cache.get(_unread_key(user_id, generation))
@@ -266,15 +280,22 @@ def notifications_unread_count(*, user_id: int) -> int:
         generation, cached = None, None
     if cached is not None:
         return cached
-    count = Notification.objects.filter(user_id=user_id, read_at__isnull=True, in_app=True).count()
+    counts = Notification.objects.filter(
+        user_id=user_id, read_at__isnull=True, in_app=True
+    ).aggregate(all=Count("pk"), chat=Count("pk", filter=Q(kind=NotificationKind.CHAT_REPLY)))
     if generation is not None:
         with suppress(Exception):
             cache.set(
                 _unread_key(user_id, generation),
-                count,
+                counts,
                 timeout=settings.NOTIFICATIONS_UNREAD_CACHE_SECONDS,
             )
-    return count
+    return counts
+
+
+def notifications_unread_count(*, user_id: int) -> int:
+    """The bell's number."""
+    return notifications_unread_counts(user_id=user_id)["all"]
 
 
 def notification_preferences(*, user) -> list[dict]:

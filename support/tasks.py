@@ -24,12 +24,12 @@ def notifications_sweep() -> dict:
 @shared_task
 def conversations_tick() -> dict:
     from support.services import conversations_assign_backlog, conversations_wake_snoozed
-    from support.services.security import activity_purge
+    from support.services.security import security_events_purge
 
     result = {
         "woken": conversations_wake_snoozed(),
         "assigned": conversations_assign_backlog(),
-        "activity_purged": activity_purge(),
+        "security_events_purged": security_events_purge(),
     }
     job_record_run("support-conversations-tick")
     return result

@@ -48,6 +48,12 @@ class WalletConsumer(AsyncJsonWebsocketConsumer):
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
+    async def dispatch(self, message):
+        # user.<id> also carries other apps' events (notifications, pass notices): skip them.
+        handler = message["type"].replace(".", "_")
+        if message["type"].startswith("websocket.") or hasattr(self, handler):
+            await super().dispatch(message)
+
     async def receive_json(self, content, **kwargs):
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})

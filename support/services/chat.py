@@ -43,7 +43,7 @@ from support.models import (
     ReadMark,
 )
 from support.payloads import conversation_payload, message_payload
-from support.presence import presence_online
+from support.presence import presence_online, viewing
 from support.selectors import CONVERSATION_RELATED, can_post
 from support.services.notifications import notifications_mark_read_where, notify
 
@@ -260,7 +260,7 @@ def message_send(
         changed = False
         if not internal:
             update["last_message_at"] = now
-            update["last_message_preview"] = _preview(body or f"📎 {file_name}")
+            update["last_message_preview"] = _preview(body or f"Attachment: {file_name}")
             if conversation.kind == ConversationKind.SUPPORT:
                 if role == "customer" and conversation.status != ConversationStatus.OPEN:
                     # A customer writing again reopens the conversation (snoozed, pending, resolved).
@@ -298,6 +298,7 @@ def _role(conversation: Conversation, user) -> str:
 def _notify_other_side(conversation: Conversation, message: Message, role: str) -> None:
     """A reply reaches the customer (and a customer's message the vendor) even when away.
 
+    Nothing while the person has this conversation open (the chat shows it).
     One unread notification per conversation at a time: further replies before
     the person reads add nothing (no email storm). Email only when the person
     has no FlexPass page open.
@@ -323,6 +324,8 @@ def _notify_other_side(conversation: Conversation, message: Message, role: str) 
         url = reverse("support:inbox") + f"?c={conversation.pk}"
     else:
         return
+    if viewing(conversation.pk, recipient_id):
+        return  # they are looking at the conversation: the chat itself shows the reply
     already = Notification.objects.filter(
         user_id=recipient_id, kind=kind, read_at__isnull=True, data__conversation=conversation.pk
     ).exists()

@@ -20,7 +20,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from support.errors import NotAllowed
-from support.models import ActivityHour, AuditLog, SecurityEvent, SecurityEventKind
+from support.models import AuditLog, SecurityEvent, SecurityEventKind
 
 logger = logging.getLogger(__name__)
 _APP = "allauth.account"
@@ -193,9 +193,8 @@ def account_unlock(*, email: str, acting_user, reason: str) -> int:
 # --- housekeeping ----------------------------------------------------------------------------
 
 
-def activity_purge(*, now=None) -> int:
-    """Drop activity rows older than 8 days and security events older than 90."""
+def security_events_purge(*, now=None) -> int:
+    """Drop security events older than 90 days."""
     now = now or timezone.now()
-    hours, _ = ActivityHour.objects.filter(hour__lt=now - timedelta(days=8)).delete()
-    events, _ = SecurityEvent.objects.filter(created_at__lt=now - timedelta(days=90)).delete()
-    return hours + events
+    deleted, _ = SecurityEvent.objects.filter(created_at__lt=now - timedelta(days=90)).delete()
+    return deleted
