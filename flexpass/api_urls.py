@@ -12,4 +12,6 @@ urlpatterns = [
     path("billing/", include("billing.api.webhook_urls")),
     path("", include("marketplace.api.urls")),  # catalog/..., passes/..., orders/...
     path("flash-sales/", include("flashsale.api.urls")),
+    path("support/", include("support.api.urls")),
+    path("notifications/", include("support.api.notification_urls")),
 ]

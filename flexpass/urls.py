@@ -19,6 +19,7 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("", include("marketplace.urls")),  # /catalog/, /services/, /passes/, /orders/
     path("flash/", include("flashsale.urls")),
+    path("", include("support.urls")),  # /support/..., /notifications/...
     path("api/v1/", include("flexpass.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
