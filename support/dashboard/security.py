@@ -1,0 +1,178 @@
+"""The security panel: locks held, refusals by kind over time, failed sign-ins and lockouts,
+one-time-code abuse, webhook signature failures, API key usage."""
+
+from datetime import timedelta
+
+from django.apps import apps
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, Max, Sum
+from django.db.models.functions import TruncHour
+from django.utils import timezone
+
+from support.models import SecurityEvent, SecurityEventKind
+from support.services.security import locked_accounts
+
+HOURS = 24
+CODE_KINDS = (
+    SecurityEventKind.LOGIN_CODE_REJECTED,
+    SecurityEventKind.VERIFICATION_CODE_REJECTED,
+    SecurityEventKind.RESET_CODE_REJECTED,
+)
+
+
+def advisory_locks() -> dict:
+    """Locks held right now: flexpass.locks keys in Redis (with time left) and PostgreSQL's."""
+    redis_locks = None
+    if hasattr(cache, "iter_keys"):
+        redis_locks = []
+        for key in cache.iter_keys("lock:*"):
+            if key.endswith(":lock"):
+                continue
+            redis_locks.append({"key": key.removeprefix("lock:"), "ttl": cache.ttl(key)})
+            if len(redis_locks) >= 50:
+                break
+    postgres = None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+            postgres = cursor.fetchone()[0]
+    return {"redis": redis_locks, "postgres": postgres}
+
+
+def events_over_time(*, now=None) -> dict:
+    """Refusals per hour and kind over the last day: sign-in failures, lockouts, wrong codes,
+    webhook signature failures (two queries)."""
+    from billing.models import WebhookEvent
+
+    now = now or timezone.now()
+    # Hours in the site's time zone, like TruncHour's (IST hours start at :30 UTC).
+    start = timezone.localtime(now - timedelta(hours=HOURS - 1)).replace(
+        minute=0, second=0, microsecond=0
+    )
+    hours = [start + timedelta(hours=step) for step in range(HOURS)]
+    index = {hour: position for position, hour in enumerate(hours)}
+    series: dict[str, list[int]] = {}
+    labels = dict(SecurityEventKind.choices)
+    rows = (
+        SecurityEvent.objects.filter(created_at__gte=start)
+        .exclude(kind=SecurityEventKind.ACCOUNT_UNLOCKED)
+        .annotate(hour=TruncHour("created_at"))
+        .values("hour", "kind")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        position = index.get(row["hour"])
+        if position is None:
+            continue
+        series.setdefault(labels[row["kind"]], [0] * HOURS)[position] += row["n"]
+    webhook_rows = (
+        WebhookEvent.objects.filter(signature_valid=False, received_at__gte=start)
+        .annotate(hour=TruncHour("received_at"))
+        .values("hour")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in webhook_rows:
+        position = index.get(row["hour"])
+        if position is not None:
+            series.setdefault("Webhook signature failures", [0] * HOURS)[position] += row["n"]
+    return {
+        "labels": [hour.strftime("%H:00") for hour in hours],
+        "series": [{"label": label, "data": data} for label, data in sorted(series.items())],
+        "totals": {label: sum(data) for label, data in series.items()},
+    }
+
+
+def failed_logins(*, now=None, limit: int = 10) -> list[dict]:
+    now = now or timezone.now()
+    return list(
+        SecurityEvent.objects.filter(
+            kind=SecurityEventKind.LOGIN_FAILED, created_at__gte=now - timedelta(hours=HOURS)
+        )
+        .exclude(email="")
+        .values("email")
+        .annotate(failures=Count("pk"), last=Max("created_at"), ips=Count("ip", distinct=True))
+        .order_by("-failures", "-last")[:limit]
+    )
+
+
+def code_abuse(*, now=None, limit: int = 10) -> list[dict]:
+    """People entering wrong one-time codes, most first (3 or more is flagged)."""
+    now = now or timezone.now()
+    return list(
+        SecurityEvent.objects.filter(
+            kind__in=CODE_KINDS, created_at__gte=now - timedelta(hours=HOURS)
+        )
+        .values("email", "kind")
+        .annotate(rejected=Count("pk"), last=Max("created_at"))
+        .order_by("-rejected", "-last")[:limit]
+    )
+
+
+def webhook_failures(*, now=None, limit: int = 5) -> dict:
+    from billing.models import WebhookEvent
+
+    now = now or timezone.now()
+    failures = WebhookEvent.objects.filter(
+        signature_valid=False, received_at__gte=now - timedelta(hours=HOURS)
+    )
+    return {
+        "count": failures.count(),
+        "latest": list(
+            failures.order_by("-id").values(
+                "id", "gateway", "event_type", "remote_addr", "received_at"
+            )[:limit]
+        ),
+    }
+
+
+def throttle_rows(*, limit: int = 5) -> list[dict]:
+    """Flash-sale refusals by item (all time): anti-bot throttle blocks and oversell attempts."""
+    from flashsale.models import SaleCounter, SaleItem
+    from flashsale.selectors import item_related
+
+    rows = list(
+        SaleCounter.objects.values("item_id", "name")
+        .annotate(total=Sum("value"))
+        .filter(total__gt=0)
+        .order_by("-total", "item_id")[:limit]
+    )
+    items = SaleItem.objects.select_related(*item_related()).in_bulk(
+        [row["item_id"] for row in rows]
+    )
+    for row in rows:
+        item = items.get(row["item_id"])
+        row["item_name"] = item.name if item else f"Item #{row['item_id']}"
+    return rows
+
+
+def api_keys() -> dict:
+    """Vendor API key usage, once the vendor platform adds keys (none yet: reported as such)."""
+    for label in ("ApiKey", "VendorApiKey", "APIKey"):
+        try:
+            model = apps.get_model("marketplace", label)
+        except LookupError:
+            continue
+        return {"available": True, "model": model._meta.label, "keys": []}
+    return {"available": False, "keys": []}
+
+
+def security(*, now=None) -> dict:
+    now = now or timezone.now()
+
+    over_time = events_over_time(now=now)
+    labels = dict(SecurityEventKind.choices)
+    return {
+        "locks": advisory_locks(),
+        "over_time": over_time,
+        "failed_total": over_time["totals"].get(labels[SecurityEventKind.LOGIN_FAILED], 0),
+        "code_total": sum(over_time["totals"].get(labels[kind], 0) for kind in CODE_KINDS),
+        "failed_logins": failed_logins(now=now),
+        "locked": locked_accounts(now=now),
+        "code_abuse": code_abuse(now=now),
+        "webhook_failures": webhook_failures(now=now),
+        "throttle": throttle_rows(),
+        "api_keys": api_keys(),
+    }
