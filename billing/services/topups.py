@@ -27,6 +27,7 @@ from billing.gateways import active_gateway, gateway_named
 from billing.metrics import SIGNATURE_FAILURES
 from billing.models import CAPTURABLE, OPEN, TopUp, TopUpStatus
 from flexpass.money import format_rupees
+from support.services import notify
 from wallet.errors import IdempotencyConflict
 from wallet.models import AccountKind, EntryKind
 from wallet.services import (
@@ -167,6 +168,13 @@ def _capture(*, topup: TopUp, payment_id: str, via: str) -> bool:
         },
     )
     TopUp.objects.filter(pk=topup.pk).update(entry=entry)
+    notify(
+        user=topup.user_id,
+        kind="topup_captured",
+        title=f"{format_rupees(topup.amount_paise)} added to your wallet",
+        url="/wallet/",
+        dedupe_key=f"topup:{topup.pk}",
+    )
     logger.info("top-up %s captured via %s: credited %d paise", topup.pk, via, topup.amount_paise)
     return True
 

@@ -25,6 +25,7 @@ from billing.errors import (
 )
 from billing.models import Withdrawal, WithdrawalStatus
 from flexpass.money import format_rupees
+from support.services import notify
 from wallet.errors import IdempotencyConflict, InsufficientFunds
 from wallet.models import AccountKind, EntryKind
 from wallet.services import (
@@ -154,6 +155,12 @@ def withdrawal_approve(*, withdrawal: Withdrawal, acting_user) -> Withdrawal:
         metadata={"withdrawal": withdrawal.pk, "ifsc": withdrawal.ifsc},
         acting_user=acting_user,
     )
+    notify(
+        user=withdrawal.user_id,
+        kind="withdrawal_approved",
+        title=f"{format_rupees(withdrawal.amount_paise)} paid out to {withdrawal.account_masked}",
+        url="/billing/withdraw/",
+    )
     logger.info("withdrawal %s approved by %s", withdrawal.pk, acting_user.pk)
     return withdrawal
 
@@ -174,6 +181,13 @@ def withdrawal_reject(*, withdrawal: Withdrawal, acting_user, reason: str) -> Wi
         reservation=withdrawal.reservation,
         acting_user=acting_user,
         memo=f"Withdrawal rejected: {reason}"[:200],
+    )
+    notify(
+        user=withdrawal.user_id,
+        kind="withdrawal_rejected",
+        title=f"Withdrawal of {format_rupees(withdrawal.amount_paise)} rejected",
+        body=f"{reason} The money is back in your wallet.",
+        url="/billing/withdraw/",
     )
     logger.info("withdrawal %s rejected by %s", withdrawal.pk, acting_user.pk)
     return withdrawal

@@ -21,6 +21,7 @@ from flashsale.models import (
     WaitlistStatus,
 )
 from flashsale.services.stock import allowance_take, event_append
+from support.services import notify
 
 
 def waitlist_join(*, user, item: SaleItem, now=None) -> WaitlistEntry:
@@ -106,6 +107,13 @@ def waitlist_offer(*, item: SaleItem, units: int, now=None) -> int:
                     "expires_at": expires_at.isoformat(),
                     "url": reverse("flashsale:hold", args=[hold.pk]),
                 },
+            )
+            notify(
+                user=entry.user_id,
+                kind="waitlist_offer",
+                title=f"{item.name} is held for you",
+                body="It came back in stock: check out before the hold ends.",
+                url=reverse("flashsale:hold", args=[hold.pk]),
             )
             offered += 1
     return offered

@@ -20,6 +20,7 @@ from marketplace.models import (
     PassStatus,
     PlanKind,
 )
+from support.services import notify
 
 
 def passes_expire(*, now=None, owner_id: int | None = None) -> int:
@@ -85,6 +86,13 @@ def passes_notify_expiring(*, now=None) -> int:
                         "service": pass_obj.service.name,
                         "expires_at": pass_obj.expires_at.isoformat(),
                     },
+                )
+                notify(
+                    user=pass_obj.owner_id,
+                    kind="pass_expiring",
+                    title=f"Your {pass_obj.service.name} pass ends soon",
+                    url=f"/services/{pass_obj.service.slug}/",
+                    dedupe_key=f"pass_expiring:{pass_obj.pk}",
                 )
         except IntegrityError:
             continue  # another run recorded it first

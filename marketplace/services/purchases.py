@@ -25,6 +25,7 @@ from marketplace.errors import (
     ServiceUnavailable,
 )
 from marketplace.models import Pass, PassStatus, Plan, PlanKind, Purchase, Service
+from support.services import notify
 from wallet import lock_objects as wallet_locks
 from wallet.errors import IdempotencyConflict
 from wallet.models import AccountKind, EntryKind, LedgerAccount
@@ -176,6 +177,12 @@ def purchase_record(
     Service.objects.filter(pk=service.pk).update(purchases_count=F("purchases_count") + 1)
 
     rewards.rewards_on_purchase(purchase=purchase)
+    notify(
+        user=buyer,
+        kind="purchase_receipt",
+        title=f"Receipt {purchase.number}: {service.name} · {plan.name}",
+        url=f"/receipts/{purchase.pk}/",
+    )
     purchase_id = purchase.pk
     # robust: a failing email must never turn a committed purchase into an error page.
     transaction.on_commit(lambda: _receipt_email_later(purchase_id), robust=True)
