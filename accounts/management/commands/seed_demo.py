@@ -24,6 +24,7 @@ DEMO_SEEDERS: list[str] = [  # dotted paths of `seed_demo(stdout)` functions in 
     "wallet.demo.seed_demo",
     "marketplace.demo.seed_demo",
     "flashsale.demo.seed_demo",
+    "support.demo.seed_demo",
 ]
 
 
