@@ -21,12 +21,13 @@ from flashsale.errors import (
     HoldNotFound,
     HoldThrottled,
     InvalidQuantity,
+    ItemNotFound,
     PerUserLimitReached,
     SaleNotLive,
     SoldOut,
 )
 from flashsale.models import CounterName, EventKind, Hold, HoldStatus, SaleItem
-from flashsale.selectors import item_access, item_related
+from flashsale.selectors import item_related
 from flashsale.services.stock import (
     allowance_give_back,
     allowance_take,
@@ -36,6 +37,7 @@ from flashsale.services.stock import (
     stock_take,
 )
 from flashsale.services.waitlist import waitlist_offer
+from flexpass.errors import DomainError
 from wallet.services import money_transaction
 
 logger = logging.getLogger(__name__)
@@ -73,28 +75,59 @@ def hold_create(
     SaleNotLive, InvalidQuantity, SoldOut (counted as an oversell attempt
     blocked), PerUserLimitReached, HoldThrottled (counted as a throttle block).
     """
-    item = item_access(item_id=item_id)
-    if request_key:
-        first = _hold_for_key(user=user, request_key=request_key, item=item, quantity=quantity)
-        if first is not None:
-            return first, False
-    now = now or timezone.now()
+    item = _item_for_hold(item_id)
+    try:
+        return _hold_create(
+            user=user,
+            item=item,
+            quantity=quantity,
+            client_ip=client_ip,
+            request_key=request_key,
+            now=now or timezone.now(),
+        )
+    except DomainError:
+        # A repeat of a request that already got its hold gets that hold, whatever
+        # changed since (sold out, throttled, sale over). Looked up only here, so
+        # first requests - all of a storm - pay nothing for it.
+        if request_key:
+            first = _hold_for_key(user=user, request_key=request_key, item=item, quantity=quantity)
+            if first is not None:
+                return first, False
+        raise
+
+
+def _item_for_hold(item_id: int) -> SaleItem:
+    """The item with what the hold path reads (sale window, price, name): one lean join."""
+    item = (
+        SaleItem.objects.select_related("sale", "product")
+        .exclude(sale__status="draft")
+        .filter(pk=item_id)
+        .first()
+    )
+    if item is None:
+        raise ItemNotFound(f"There is no sale item #{item_id}.")
+    return item
+
+
+def _hold_create(*, user, item, quantity, client_ip, request_key, now) -> tuple[Hold, bool]:
     if not item.sale.is_live(now):
         raise SaleNotLive(_not_live_message(item, now))
     _validate_quantity(quantity, item)
-
     try:
         slot = throttle.hold_slot_take(user_id=user.pk, ip=client_ip)
     except throttle.Throttled as exc:
         counter_bump(item_id=item.pk, name=CounterName.THROTTLE_BLOCKED)
         raise HoldThrottled(_throttle_message(exc), retry_after=exc.retry_after) from None
     try:
-        return _hold_create_checked(
+        hold, created = _hold_create_checked(
             user=user, item=item, quantity=quantity, request_key=request_key, now=now
         )
     except BaseException:
         slot.release()  # a refused hold does not count against the window
         raise
+    if not created:
+        slot.release()  # a concurrent repeat: the first request's hold, nothing new
+    return hold, created
 
 
 def _hold_create_checked(*, user, item, quantity, request_key, now) -> tuple[Hold, bool]:

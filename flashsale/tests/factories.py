@@ -23,6 +23,15 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("flash-sale-pass-1")
 
 
+def users_make(count: int) -> list[User]:
+    """Many buyers at once (one INSERT): storms need hundreds of distinct accounts."""
+    start = User.objects.count()
+    User.objects.bulk_create(
+        [User(email=f"storm{start + n}-{n}@example.com", password="!") for n in range(count)]
+    )
+    return list(User.objects.order_by("-pk")[:count])[::-1]
+
+
 class FlashSaleFactory(factory.django.DjangoModelFactory):
     """A published sale that started five minutes ago and runs for an hour."""
 

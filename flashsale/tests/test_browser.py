@@ -85,7 +85,17 @@ def signed_in_page(browser, base_url, user):
     return context.new_page()
 
 
-def test_two_buyers_watch_one_item_hold_pay_and_a_hold_runs_out(browser, live_server_url):
+@pytest.fixture
+def close_body_connections():
+    """With Playwright's loop running in this thread, Django keys connections by context,
+    so the test body gets its own: close it there, or the test database cannot be dropped."""
+    yield
+    connections.close_all()
+
+
+def test_two_buyers_watch_one_item_hold_pay_and_a_hold_runs_out(
+    browser, live_server_url, close_body_connections
+):
     # given a live sale with 10 units of one item, and two funded buyers
     item = item_make(total=10, per_user_limit=2, price_paise=49_900)
     asha, ravi = UserFactory(), UserFactory()

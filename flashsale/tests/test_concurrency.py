@@ -26,7 +26,7 @@ from flashsale.models import (
     SaleCounter,
     SaleItem,
 )
-from flashsale.tests.factories import UserFactory, balance, fund, item_make
+from flashsale.tests.factories import UserFactory, balance, fund, item_make, users_make
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -85,7 +85,7 @@ def storm(item, buyers):
 def test_300_buyers_for_100_units_get_exactly_100_holds():
     # given 100 units and 300 distinct buyers on distinct addresses
     item = item_make(total=100, per_user_limit=1)
-    buyers = UserFactory.create_batch(300)
+    buyers = users_make(300)
 
     # when all of them press "Hold" at once
     results = storm(item, buyers)
@@ -112,7 +112,7 @@ def test_with_redis_down_the_storm_still_sells_exactly_the_stock(settings):
         }
     }
     item = item_make(total=100, per_user_limit=1)
-    buyers = UserFactory.create_batch(300)
+    buyers = users_make(300)
 
     # when 300 buyers press "Hold" at once
     results = storm(item, buyers)
@@ -130,13 +130,15 @@ def test_with_redis_down_the_storm_still_sells_exactly_the_stock(settings):
 def test_checkouts_racing_the_expiry_job_have_one_winner_per_hold():
     # given 30 funded buyers, each holding one unit of a 30-unit item
     item = item_make(total=30, per_user_limit=1, price_paise=10_000)
-    buyers = UserFactory.create_batch(30)
-    for buyer in buyers:
-        fund(buyer, 50_000)
-    holds = [
-        services.hold_create(user=b, item_id=item.pk, quantity=1, client_ip=f"10.2.0.{i}")[0]
-        for i, b in enumerate(buyers)
-    ]
+    buyers = users_make(30)
+
+    def fund_and_hold(i):
+        fund(buyers[i], 50_000)
+        return services.hold_create(
+            user=buyers[i], item_id=item.pk, quantity=1, client_ip=f"10.2.0.{i}"
+        )[0]
+
+    holds = run_together(fund_and_hold, len(buyers))
     job_clock = timezone.now() + timedelta(minutes=10)  # to the job, every hold is overdue
 
     # when every buyer checks out at the same moment as three runs of the expiry job

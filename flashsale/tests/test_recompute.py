@@ -23,12 +23,12 @@ steps = st.lists(
         st.integers(min_value=1, max_value=3),  # quantity
     ),
     min_size=1,
-    max_size=25,
+    max_size=20,
 )
 
 
 @settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
