@@ -1,4 +1,5 @@
-"""Browser story: browse, filter, buy a time pass, watch its countdown, open the receipt.
+"""Browser story: browse, filter, buy a time pass, watch its countdown, open the receipt,
+see the pending cashback on the wallet.
 
 Runs the system Chromium against pytest-django's live server (no WebSockets needed).
 """
@@ -102,10 +103,17 @@ def test_browse_filter_buy_a_time_pass_see_the_countdown_and_the_receipt(
     first = countdown.inner_text()
     expect(countdown).not_to_have_text(first, timeout=3_000)  # it ticks
 
-    # And the receipt shows what she paid
+    # And the receipt shows what she paid and the cashback on its way
     card.get_by_test_id("receipt-link").click()
     purchase = Purchase.objects.get()
     expect(page.get_by_test_id("receipt-number")).to_have_text(purchase.number)
     expect(page.get_by_test_id("receipt-total")).to_have_text("₹49.00")
+    expect(page.get_by_test_id("receipt-cashback")).to_have_text("₹2.45")
     assert Pass.objects.get().owner == asha
+
+    # And her wallet shows the 5 % cashback as pending, beside what is left to spend
+    page.goto("/wallet/")
+    expect(page.get_by_test_id("balance-pending")).to_have_text("₹2.45")
+    expect(page.get_by_test_id("balance-available")).to_have_text("₹51.00")
+    expect(page.locator('[data-badge="first_purchase"]')).to_be_visible()
     page.context.close()
