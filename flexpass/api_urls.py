@@ -11,6 +11,7 @@ urlpatterns = [
     path("wallet/", include("billing.api.urls")),
     path("billing/", include("billing.api.webhook_urls")),
     path("", include("marketplace.api.urls")),  # catalog/..., passes/..., orders/...
+    path("vendor/", include("marketplace.vendor_api.urls")),  # API-key auth, server to server
     path("flash-sales/", include("flashsale.api.urls")),
     path("support/", include("support.api.urls")),
     path("notifications/", include("support.api.notification_urls")),

@@ -249,7 +249,10 @@ class PassQuerySet(models.QuerySet):
 
 
 class Pass(models.Model):
-    purchase = models.OneToOneField(Purchase, on_delete=models.PROTECT, related_name="pass_obj")
+    # None only for test passes a vendor mints for itself (is_test): no sale, no money.
+    purchase = models.OneToOneField(
+        Purchase, null=True, blank=True, on_delete=models.PROTECT, related_name="pass_obj"
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="passes"
     )
@@ -264,6 +267,7 @@ class Pass(models.Model):
     units_total = models.PositiveIntegerField(null=True, blank=True)
     units_left = models.PositiveIntegerField(null=True, blank=True)
     token = models.CharField(max_length=64, unique=True, default=_token)
+    is_test = models.BooleanField(default=False)  # minted by the vendor for test-mode keys
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -541,3 +545,137 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"Refund {self.amount_paise} of purchase {self.purchase_id}"
+
+
+# --- vendor platform: API keys, usage events, webhook outbox (marketplace/services/keys.py,
+# usage.py, webhooks.py; marketplace/vendor_api/) ---------------------------------------------
+
+
+class ApiKeyMode(models.TextChoices):
+    TEST = "test", "Test"
+    LIVE = "live", "Live"
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def usable(self, now=None):
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        )
+
+
+class ApiKey(models.Model):
+    """A vendor's server-to-server key. Only the sha256 of the secret is stored."""
+
+    vendor = models.ForeignKey(VendorProfile, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=80, blank=True)
+    mode = models.CharField(max_length=4, choices=ApiKeyMode.choices)
+    prefix = models.CharField(max_length=8)  # "fp_test_" / "fp_live_"
+    secret_hash = models.CharField(max_length=64, unique=True)
+    last4 = models.CharField(max_length=4)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.masked
+
+    @property
+    def masked(self) -> str:
+        return f"{self.prefix}…{self.last4}"
+
+
+class UsageEvent(models.Model):
+    """One usage event a vendor reported; (vendor, event_id) makes ingest exactly-once."""
+
+    vendor = models.ForeignKey(VendorProfile, on_delete=models.PROTECT, related_name="usage_events")
+    pass_obj = models.ForeignKey(Pass, on_delete=models.PROTECT, related_name="usage_events")
+    event_id = models.CharField(max_length=255)
+    units = models.PositiveIntegerField()
+    occurred_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["vendor", "event_id"], name="usage_event_once"),
+            models.CheckConstraint(condition=Q(units__gt=0), name="usage_event_units_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id}: {self.units} on pass #{self.pass_obj_id}"
+
+
+class WebhookEndpoint(models.Model):
+    vendor = models.ForeignKey(
+        VendorProfile, on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
+    url = models.URLField(max_length=500)
+    events = models.JSONField(default=list)  # event types; empty = all
+    secret = models.CharField(max_length=64)
+    # During rotation deliveries are signed with both (several v1= in the header).
+    previous_secret = models.CharField(max_length=64, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    """The outbox: one event for one endpoint, written in the transaction of the change."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event_id = models.CharField(max_length=40, unique=True)  # "evt_..." for receiver dedupe
+    event_type = models.CharField(max_length=40)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=10,
+        choices=WebhookDeliveryStatus.choices,
+        default=WebhookDeliveryStatus.PENDING,
+        db_index=True,
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_due")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="log")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(default=0)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+    error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"attempt on {self.delivery_id}: {self.status_code or self.error}"

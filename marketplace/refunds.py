@@ -23,6 +23,7 @@ from marketplace.models import (
     PurchaseStatus,
     Refund,
 )
+from marketplace.services import usage as vendor_events
 from support.services import notify
 from wallet import lock_objects
 from wallet.models import AccountKind, EntryKind
@@ -119,6 +120,9 @@ def purchase_refund(
         acting_user=acting_user,
     )
     _pass_cut(purchase, full=full, fraction=(amount_paise, purchase.price_paise))
+    vendor_events.purchase_event_record(
+        purchase=purchase, event_type="pass.refunded", amount_paise=amount_paise
+    )
     notify(
         user=buyer,
         kind="purchase_receipt",

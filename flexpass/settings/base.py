@@ -212,3 +212,4 @@ from .components.flexpass import *  # noqa: E402,F403
 from .components.logging import *  # noqa: E402,F403
 from .components.marketplace import *  # noqa: E402,F403
 from .components.support import *  # noqa: E402,F403
+from .components.vendor import *  # noqa: E402,F403

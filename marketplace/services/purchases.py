@@ -25,6 +25,7 @@ from marketplace.errors import (
     ServiceUnavailable,
 )
 from marketplace.models import Pass, PassStatus, Plan, PlanKind, Purchase, Service
+from marketplace.services import usage as vendor_events
 from support.services import notify
 from wallet import lock_objects as wallet_locks
 from wallet.errors import IdempotencyConflict
@@ -175,6 +176,7 @@ def purchase_record(
         updated_at=now,
     )
     Service.objects.filter(pk=service.pk).update(purchases_count=F("purchases_count") + 1)
+    vendor_events.purchase_event_record(purchase=purchase, event_type="pass.purchased")
 
     rewards.rewards_on_purchase(purchase=purchase)
     notify(

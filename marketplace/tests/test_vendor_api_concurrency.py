@@ -1,0 +1,85 @@
+"""The same batch posted by 10 threads at once is billed once; units never go negative."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from marketplace import services
+from marketplace.models import Pass, UsageEvent
+from marketplace.services import keys, usage
+from marketplace.tests.factories import VendorFactory, fund, usage_plan
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_threads(count, target):
+    barrier = threading.Barrier(count)
+    out, errors = [], []
+
+    def run():
+        try:
+            barrier.wait()
+            out.append(target())
+        except Exception as exc:  # noqa: BLE001 - collected and asserted on
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out, errors
+
+
+def test_ten_threads_posting_the_same_batch_bill_it_once(buyer):
+    # given a 100-unit pass and a 30-event batch worth 60 units
+    vendor = VendorFactory()
+    fund(buyer, 100_000)
+    services.pass_purchase(
+        buyer=buyer, plan=usage_plan(service__vendor=vendor, units=100), idempotency_key="k"
+    )
+    p = Pass.objects.get()
+    key = keys.api_key_create(vendor=vendor, mode="live").key
+    batch = [usage.EventIn(f"e{i}", p.token, 2) for i in range(30)]
+
+    # when ten threads ingest it at once
+    outcomes, errors = run_threads(10, lambda: usage.usage_ingest(key=key, events=batch))
+
+    # then exactly one accepted everything and the others saw duplicates
+    assert errors == []
+    assert sorted(o.count("accepted") for o in outcomes) == [0] * 9 + [30]
+    assert sorted(o.count("duplicate") for o in outcomes) == [0] + [30] * 9
+    p.refresh_from_db()
+    assert p.units_left == 40
+    assert UsageEvent.objects.count() == 30
+
+
+def test_distinct_batches_racing_for_few_units_never_go_below_zero(buyer):
+    # given a 10-unit pass
+    vendor = VendorFactory()
+    fund(buyer, 100_000)
+    services.pass_purchase(
+        buyer=buyer, plan=usage_plan(service__vendor=vendor, units=10), idempotency_key="k"
+    )
+    p = Pass.objects.get()
+    key = keys.api_key_create(vendor=vendor, mode="live").key
+    batches = iter([[usage.EventIn(f"t{t}-{i}", p.token, 1) for i in range(3)] for t in range(10)])
+    lock = threading.Lock()
+
+    def one():
+        with lock:
+            batch = next(batches)
+        return usage.usage_ingest(key=key, events=batch)
+
+    # when ten threads each report 3 units
+    outcomes, errors = run_threads(10, one)
+
+    # then exactly 10 units are accepted, none beyond
+    assert errors == []
+    assert sum(o.count("accepted") for o in outcomes) == 10
+    p.refresh_from_db()
+    assert p.units_left == 0
+    assert UsageEvent.objects.count() == 10
