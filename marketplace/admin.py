@@ -315,3 +315,6 @@ class UserBadgeAdmin(ReadOnlyAdmin):
     list_filter = ["code"]
     search_fields = ["user__email"]
     list_select_related = ["user"]
+
+
+from marketplace import vendor_admin  # noqa: E402,F401  (vendor platform admin)
