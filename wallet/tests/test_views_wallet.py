@@ -257,8 +257,9 @@ def test_page_queries_do_not_grow_with_the_statement(client, asha, ravi, django_
     client.force_login(asha)
     client.get(WALLET_URL)  # once-a-minute bookkeeping (activity) happens here
 
-    # When / Then: session, user, wallet, profile (nav), count, page, handles, balances, chart
-    with django_assert_num_queries(9):
+    # When / Then: session, user, wallet, profile (nav), count, page, handles, balances, chart,
+    # badges
+    with django_assert_num_queries(10):
         full = client.get(WALLET_URL)
     with django_assert_num_queries(6):
         fragment = client.get(WALLET_URL, {"page": 2}, **HTMX)
