@@ -6,7 +6,13 @@ describe them for the OpenAPI schema and validate inputs.
 
 from rest_framework import serializers
 
-from support.models import ConversationStatus, NotificationKind, Priority
+from support.models import (
+    AgentStatus,
+    ConversationKind,
+    ConversationStatus,
+    NotificationKind,
+    Priority,
+)
 
 
 class PersonOut(serializers.Serializer):
@@ -42,7 +48,7 @@ class MessageOut(serializers.Serializer):
 class ConversationOut(serializers.Serializer):
     id = serializers.IntegerField()
     reference = serializers.CharField()
-    kind = serializers.ChoiceField(choices=["support", "consultation"])
+    kind = serializers.ChoiceField(choices=ConversationKind.choices)
     subject = serializers.CharField()
     status = serializers.ChoiceField(choices=ConversationStatus.choices)
     status_display = serializers.CharField()
@@ -71,7 +77,7 @@ class ConversationListOut(serializers.Serializer):
 
 
 class ConversationCreateIn(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["support", "consultation"], default="support")
+    kind = serializers.ChoiceField(choices=ConversationKind.choices, default="support")
     subject = serializers.CharField(max_length=160, required=False, allow_blank=True, default="")
     body = serializers.CharField(max_length=4000)
     client_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
@@ -142,13 +148,13 @@ class CannedReplyOut(serializers.Serializer):
 
 
 class AgentOut(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["online", "busy", "offline"])
+    status = serializers.ChoiceField(choices=AgentStatus.choices)
     max_open = serializers.IntegerField()
     open_count = serializers.IntegerField()
 
 
 class AgentIn(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["online", "busy", "offline"])
+    status = serializers.ChoiceField(choices=AgentStatus.choices)
 
 
 # --- notifications ---------------------------------------------------------------------------

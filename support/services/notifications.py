@@ -109,9 +109,17 @@ def unread_count_invalidate(user_id: int) -> None:
         logger.warning("could not invalidate the unread count of %s", user_id, exc_info=True)
 
 
-def _after_change(user_id: int) -> None:
-    """After commit: the bell's cached count is stale, and the user's sockets hear about it."""
+def _count_changed(user_id: int) -> None:
+    """The unread count changes with this transaction: drop cached counts now (this
+    transaction's reads see its own writes) and again after commit (a count cached by
+    someone else meanwhile was read before the commit)."""
+    unread_count_invalidate(user_id)
     transaction.on_commit(lambda: unread_count_invalidate(user_id))
+
+
+def _after_change(user_id: int) -> None:
+    """The bell's cached count is stale, and the user's sockets hear about it after commit."""
+    _count_changed(user_id)
     broadcast_on_commit(user_group(user_id), {"type": "notification.unread"})
 
 
@@ -168,7 +176,7 @@ def notify(
         notification = Notification.objects.create(**fields)
 
     if in_app:
-        transaction.on_commit(lambda: unread_count_invalidate(user_id))
+        _count_changed(user_id)
         broadcast_on_commit(
             user_group(user_id),
             {"type": "notification.new", "notification": notification_payload(notification)},

@@ -72,3 +72,17 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
     *REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"],
     "support.activity.ActivityRecorder",
 ]
+
+# OpenAPI: name support's enums instead of letting them collide with other "status"/"kind"s.
+from .drf import SPECTACULAR_SETTINGS  # noqa: E402
+
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "ConversationKindEnum": "support.models.ConversationKind",
+        "ConversationStatusEnum": "support.models.ConversationStatus",
+        "ConversationPriorityEnum": "support.models.Priority",
+        "AgentStatusEnum": "support.models.AgentStatus",
+        "NotificationKindEnum": "support.models.NotificationKind",
+        "MessageSenderRoleEnum": ["customer", "vendor", "agent", "member", "system"],
+    }
+)
