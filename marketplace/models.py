@@ -679,3 +679,46 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt on {self.delivery_id}: {self.status_code or self.error}"
+
+
+class SessionStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    STOPPED = "stopped", "Stopped"
+
+
+class MeteredSession(models.Model):
+    """A running metered use: funds reserved block by block, settled exactly at stop."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="metered_sessions"
+    )
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="sessions")
+    vendor = models.ForeignKey(VendorProfile, on_delete=models.PROTECT, related_name="sessions")
+    token = models.CharField(max_length=64, unique=True, default=_token)
+    status = models.CharField(
+        max_length=10, choices=SessionStatus.choices, default=SessionStatus.RUNNING, db_index=True
+    )
+    stop_reason = models.CharField(max_length=30, blank=True)
+    rate_paise = models.BigIntegerField()
+    unit = models.CharField(max_length=10, choices=MeteredUnit.choices)
+    calls = models.PositiveIntegerField(default=0)  # per-call plans
+    reserved_paise = models.BigIntegerField(default=0)
+    reservations = models.JSONField(default=list)  # wallet.Reservation ids, in order
+    cost_paise = models.BigIntegerField(default=0)  # final, at stop
+    low_balance_warned = models.BooleanField(default=False)
+    started_at = models.DateTimeField(default=timezone.now)
+    last_heartbeat_at = models.DateTimeField(default=timezone.now)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "last_heartbeat_at"], name="session_stale")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cost_paise__gte=0) & Q(cost_paise__lte=models.F("reserved_paise")),
+                name="session_cost_within_reserved",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Session #{self.pk} ({self.status})"

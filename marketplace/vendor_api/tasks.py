@@ -18,3 +18,12 @@ def webhooks_deliver_due() -> int:
     for delivery_id in due:
         webhook_deliver.delay(delivery_id)
     return len(due)
+
+
+@shared_task(ignore_result=True)
+def sessions_close_stale() -> int:
+    from marketplace.services.sessions import sessions_close_stale as close
+
+    closed = close()
+    job_record_run("vendor-sessions-close-stale")
+    return closed

@@ -19,4 +19,6 @@ urlpatterns = [
         views.WebhookReplayView.as_view(),
         name="replay-one",
     ),
+    path("sessions/<str:token>/heartbeat/", views.SessionHeartbeatView.as_view(), name="heartbeat"),
+    path("sessions/<str:token>/stop/", views.SessionStopView.as_view(), name="session-stop"),
 ]

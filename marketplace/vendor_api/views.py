@@ -5,7 +5,7 @@ Views parse input, call one service, serialise. Errors are problem details.
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -169,3 +169,64 @@ class WebhookReplayView(VendorApiView):
     def post(self, request, delivery_id: int | None = None):
         count = webhooks.webhook_replay(vendor=request.auth.vendor, delivery_id=delivery_id)
         return Response({"replayed": count}, status=status.HTTP_202_ACCEPTED)
+
+
+class SessionActionInput(serializers.Serializer):
+    calls = serializers.IntegerField(min_value=0, default=0)
+
+
+def _session_id(vendor_id: int, token: str) -> int:
+    from marketplace.models import MeteredSession
+
+    pk = (
+        MeteredSession.objects.filter(token=token, vendor_id=vendor_id)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if pk is None:
+        raise NotFound("No such session.")
+    return pk
+
+
+class SessionHeartbeatView(VendorApiView):
+    @extend_schema(
+        request=SessionActionInput,
+        summary="Heartbeat a metered session: extends the reservation, returns cost so far",
+    )
+    def post(self, request, token: str):
+        from marketplace.services import sessions
+
+        if request.auth.mode != "live":
+            raise keys.KeyForbidden("Metered sessions move money: use a live key.")
+        s = SessionActionInput(data=request.data)
+        s.is_valid(raise_exception=True)
+        event = sessions.session_heartbeat(
+            session_id=_session_id(request.auth.vendor_id, token),
+            vendor_id=request.auth.vendor_id,
+            calls=s.validated_data["calls"],
+        )
+        return Response({k: v for k, v in event.items() if k != "type"})
+
+
+class SessionStopView(VendorApiView):
+    @extend_schema(request=SessionActionInput, summary="Stop a metered session and settle it")
+    def post(self, request, token: str):
+        from marketplace.services import sessions
+
+        if request.auth.mode != "live":
+            raise keys.KeyForbidden("Metered sessions move money: use a live key.")
+        s = SessionActionInput(data=request.data)
+        s.is_valid(raise_exception=True)
+        session = sessions.session_stop(
+            session_id=_session_id(request.auth.vendor_id, token),
+            vendor_id=request.auth.vendor_id,
+            calls=s.validated_data["calls"],
+        )
+        return Response(
+            {
+                "session_id": session.pk,
+                "status": session.status,
+                "stop_reason": session.stop_reason,
+                "cost_paise": session.cost_paise,
+            }
+        )

@@ -43,3 +43,17 @@ CELERY_BEAT_SCHEDULE.update(
 
 # The vendor API's tasks live outside marketplace/tasks.py; make workers import them.
 CELERY_IMPORTS = (*globals().get("CELERY_IMPORTS", ()), "marketplace.vendor_api.tasks")
+
+# Metered sessions (marketplace.services.sessions).
+SESSION_BLOCK_SECONDS = env.int("SESSION_BLOCK_SECONDS", default=300)
+SESSION_BLOCK_CALLS = env.int("SESSION_BLOCK_CALLS", default=100)
+SESSION_HEARTBEAT_TIMEOUT_SECONDS = env.int("SESSION_HEARTBEAT_TIMEOUT_SECONDS", default=120)
+SESSION_LOW_BALANCE_MINUTES = env.int("SESSION_LOW_BALANCE_MINUTES", default=10)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "vendor-sessions-close-stale": {
+            "task": "marketplace.vendor_api.tasks.sessions_close_stale",
+            "schedule": timedelta(minutes=1),
+        },
+    }
+)

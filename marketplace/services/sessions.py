@@ -1,0 +1,305 @@
+"""Metered sessions: reserve block by block, settle the exact cost at stop.
+
+Billing rule (the one documented rounding; see `cost_paise`):
+  per second: rate x whole seconds elapsed (a partial second is free);
+  per minute: rate x minutes started (ceil(seconds / 60));
+  per call:   rate x calls reported.
+A session always holds reservations covering its cost up to one block ahead
+(SESSION_BLOCK_SECONDS, or SESSION_BLOCK_CALLS for per-call plans). When the
+next block cannot be reserved the session stops with `insufficient_funds`.
+The charge is never above what was reserved (a session that outran its
+heartbeats is billed the reserved amount at most). At stop the reservations
+are settled in order (platform fee first, then vendor share) and the
+remainder returns to the user's available balance.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from flexpass.errors import Conflict, DomainError, NotFound
+from flexpass.realtime import broadcast_on_commit, user_group
+from marketplace.models import MeteredSession, MeteredUnit, Plan, PlanKind, SessionStatus
+from marketplace.services.purchases import fee_split
+from marketplace.services.webhooks import webhook_event_record
+from support.services import notify
+from wallet.errors import InsufficientFunds
+from wallet.models import AccountKind, Reservation
+from wallet.services import (
+    Leg,
+    money_transaction,
+    platform_account,
+    reservation_create,
+    reservation_settle,
+    reservation_void,
+    vendor_payable_account,
+    wallet_ensure,
+)
+
+
+class SessionStopped(Conflict):
+    code = "session_stopped"
+    title = "Session already stopped"
+
+
+def cost_paise(*, rate_paise: int, unit: str, seconds: int, calls: int = 0) -> int:
+    """The exact cost of `seconds` (whole, >= 0) or `calls` at `rate_paise` per unit."""
+    if unit == MeteredUnit.SECOND:
+        return rate_paise * seconds
+    if unit == MeteredUnit.MINUTE:
+        return rate_paise * (-(-seconds // 60))
+    return rate_paise * calls
+
+
+def block_paise(*, rate_paise: int, unit: str) -> int:
+    if unit == MeteredUnit.CALL:
+        return rate_paise * settings.SESSION_BLOCK_CALLS
+    return cost_paise(rate_paise=rate_paise, unit=unit, seconds=settings.SESSION_BLOCK_SECONDS)
+
+
+def _elapsed(session: MeteredSession, at) -> int:
+    return max(0, int((at - session.started_at).total_seconds()))
+
+
+def _cost_at(session: MeteredSession, at, calls: int | None = None) -> int:
+    return cost_paise(
+        rate_paise=session.rate_paise,
+        unit=session.unit,
+        seconds=_elapsed(session, at),
+        calls=session.calls if calls is None else calls,
+    )
+
+
+def _lock(session_id: int) -> MeteredSession:
+    session = MeteredSession.objects.select_for_update().filter(pk=session_id).first()
+    if session is None:
+        raise NotFound("No such session.")
+    return session
+
+
+def _reserve_block(session: MeteredSession, wallet) -> bool:
+    """Reserve one more block; False (and nothing changed) if funds do not cover it."""
+    amount = block_paise(rate_paise=session.rate_paise, unit=session.unit)
+    try:
+        with transaction.atomic():
+            reservation = reservation_create(
+                wallet=wallet,
+                amount_paise=amount,
+                purpose=f"metered session {session.pk}",
+                idempotency_key=f"session:{session.pk}:block:{len(session.reservations)}",
+                memo=f"{session.plan.service.name}: metered session",
+            )
+    except InsufficientFunds:
+        return False
+    session.reservations = [*session.reservations, reservation.pk]
+    session.reserved_paise += amount
+    return True
+
+
+def _cover_ahead(session: MeteredSession, wallet, now) -> bool:
+    """Reserve until the cost one block ahead is covered; False if funds ran out."""
+    if session.unit == MeteredUnit.CALL:
+        ahead = _cost_at(session, now, calls=session.calls + settings.SESSION_BLOCK_CALLS)
+    else:
+        ahead = _cost_at(session, now + timedelta(seconds=settings.SESSION_BLOCK_SECONDS))
+    while session.reserved_paise < ahead:
+        if not _reserve_block(session, wallet):
+            return False
+    return True
+
+
+def _event(session: MeteredSession, now, **extra) -> dict:
+    return {
+        "type": "session.tick",
+        "session_id": session.pk,
+        "status": session.status,
+        "cost_paise": min(_cost_at(session, now), session.reserved_paise)
+        if session.status == SessionStatus.RUNNING
+        else session.cost_paise,
+        "reserved_paise": session.reserved_paise,
+        "stop_reason": session.stop_reason,
+        **extra,
+    }
+
+
+@money_transaction
+def session_start(*, user, plan: Plan, now=None) -> MeteredSession:
+    """Start a metered session on `plan`, reserving the first block (402 if unaffordable)."""
+    if plan.kind != PlanKind.METERED or not plan.is_active or not plan.service.is_live:
+        raise DomainError("This plan is not a metered plan on sale.")
+    now = now or timezone.now()
+    session = MeteredSession.objects.create(
+        user=user,
+        plan=plan,
+        vendor_id=plan.service.vendor_id,
+        rate_paise=plan.metered_rate_paise,
+        unit=plan.metered_unit,
+        started_at=now,
+        last_heartbeat_at=now,
+    )
+    if not _reserve_block(session, wallet_ensure(user=user)):
+        raise InsufficientFunds("Your balance does not cover the first block of this session.")
+    session.save(update_fields=["reservations", "reserved_paise"])
+    broadcast_on_commit(user_group(user.pk), _event(session, now))
+    return session
+
+
+@money_transaction
+def session_heartbeat(*, session_id: int, vendor_id: int, calls: int = 0, now=None) -> dict:
+    """Extend the session by a block if needed; cost so far. Stops it if funds run out."""
+    now = now or timezone.now()
+    session = _lock(session_id)
+    if session.vendor_id != vendor_id:
+        raise NotFound("No such session.")
+    if session.status != SessionStatus.RUNNING:
+        raise SessionStopped("This session has stopped.")
+    if calls < 0:
+        raise DomainError("calls must not be negative.")
+    session.calls += calls
+    session.last_heartbeat_at = now
+    wallet = wallet_ensure(user=session.user)
+    if not _cover_ahead(session, wallet, now):
+        _stop(session, now, reason="insufficient_funds")
+        return _event(session, now)
+    _low_balance_check(session, wallet)
+    session.save(
+        update_fields=[
+            "calls",
+            "last_heartbeat_at",
+            "reservations",
+            "reserved_paise",
+            "low_balance_warned",
+        ]
+    )
+    event = _event(session, now)
+    broadcast_on_commit(user_group(session.user_id), event)
+    return event
+
+
+def _low_balance_check(session: MeteredSession, wallet) -> None:
+    """Warn once per crossing below SESSION_LOW_BALANCE_MINUTES of funds left."""
+    per_minute = (
+        session.rate_paise * 60
+        if session.unit == MeteredUnit.SECOND
+        else session.rate_paise
+        if session.unit == MeteredUnit.MINUTE
+        else 0
+    )
+    if not per_minute:
+        return
+    wallet.available.refresh_from_db(fields=["balance_paise"])
+    low = wallet.available.balance_paise < per_minute * settings.SESSION_LOW_BALANCE_MINUTES
+    if low and not session.low_balance_warned:
+        notify(
+            user=session.user,
+            kind="low_balance",
+            title="Your balance is running low",
+            body=f"Less than {settings.SESSION_LOW_BALANCE_MINUTES} minutes of "
+            f"{session.plan.service.name} left in your wallet.",
+            url=f"/sessions/{session.pk}/",
+            dedupe_key=f"session:{session.pk}:low:{len(session.reservations)}",
+        )
+    session.low_balance_warned = low
+
+
+def _stop(session: MeteredSession, at, *, reason: str) -> None:
+    """Settle the exact cost up to `at` (capped at the reservation), void the rest."""
+    cost = min(_cost_at(session, at), session.reserved_paise)
+    fee_left, share_left = fee_split(cost) if cost else (0, 0)
+    vendor_account = vendor_payable_account(session.vendor.user)
+    revenue = platform_account(AccountKind.PLATFORM_REVENUE)
+    category = session.plan.service.category.name
+    reservations = Reservation.objects.select_related("wallet__available", "wallet__reserved")
+    for reservation in reservations.filter(pk__in=session.reservations).order_by("pk"):
+        fee = min(fee_left, reservation.amount_paise)
+        share = min(share_left, reservation.amount_paise - fee)
+        fee_left, share_left = fee_left - fee, share_left - share
+        if fee + share == 0:
+            reservation_void(reservation=reservation, memo="Metered session: unused")
+            continue
+        payees = [
+            leg for leg in (Leg(revenue, fee), Leg(vendor_account, share)) if leg.amount_paise
+        ]
+        reservation_settle(
+            reservation=reservation,
+            payees=payees,
+            memo=f"{session.plan.service.name}: metered session",
+            category=category,
+            metadata={"session": session.pk},
+        )
+    session.status = SessionStatus.STOPPED
+    session.stop_reason = reason
+    session.stopped_at = at
+    session.cost_paise = cost
+    session.save(
+        update_fields=[
+            "status",
+            "stop_reason",
+            "stopped_at",
+            "cost_paise",
+            "calls",
+            "last_heartbeat_at",
+            "reservations",
+            "reserved_paise",
+        ]
+    )
+    if reason == "insufficient_funds":
+        notify(
+            user=session.user,
+            kind="session_auto_stopped",
+            title=f"{session.plan.service.name} stopped: balance too low",
+            url=f"/sessions/{session.pk}/",
+            dedupe_key=f"session:{session.pk}:stopped",
+        )
+    webhook_event_record(
+        vendor_id=session.vendor_id,
+        event_type="session.stopped",
+        data={
+            "session_id": session.pk,
+            "token": session.token,
+            "reason": reason,
+            "cost_paise": cost,
+            "seconds": _elapsed(session, at),
+            "calls": session.calls,
+        },
+    )
+    broadcast_on_commit(user_group(session.user_id), _event(session, at))
+
+
+@money_transaction
+def session_stop(
+    *, session_id: int, user=None, vendor_id: int | None = None, calls: int = 0, now=None
+) -> MeteredSession:
+    """Stop by the user (from the page) or the vendor (API); bills up to now."""
+    now = now or timezone.now()
+    session = _lock(session_id)
+    if (user is not None and session.user_id != user.pk) or (
+        vendor_id is not None and session.vendor_id != vendor_id
+    ):
+        raise NotFound("No such session.")
+    if session.status != SessionStatus.RUNNING:
+        raise SessionStopped("This session has stopped.")
+    session.calls += max(0, calls)
+    _stop(session, now, reason="stopped_by_user" if user is not None else "stopped_by_vendor")
+    return session
+
+
+@money_transaction
+def _stale_close_one(session_id: int, cutoff) -> bool:
+    session = _lock(session_id)
+    if session.status != SessionStatus.RUNNING or session.last_heartbeat_at > cutoff:
+        return False
+    _stop(session, session.last_heartbeat_at, reason="heartbeat_timeout")
+    return True
+
+
+def sessions_close_stale(*, now=None) -> int:
+    """Close sessions with no heartbeat for SESSION_HEARTBEAT_TIMEOUT_SECONDS, billed to it."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.SESSION_HEARTBEAT_TIMEOUT_SECONDS)
+    ids = MeteredSession.objects.filter(
+        status=SessionStatus.RUNNING, last_heartbeat_at__lte=cutoff
+    ).values_list("pk", flat=True)[:500]
+    return sum(_stale_close_one(pk, cutoff) for pk in list(ids))
