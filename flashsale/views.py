@@ -56,10 +56,12 @@ def _refused(request, exc: DomainError, back: str) -> HttpResponse:
 def _storefront_context(request, sales, now) -> dict:
     item_ids = [item.pk for sale in sales for item in sale.items.all()]
     user = request.user
+    open_holds = selectors.user_open_holds(user=user, now=now)
     return {
         "live_sales": [sale for sale in sales if sale.phase(now) == "live"],
         "upcoming_sales": [sale for sale in sales if sale.phase(now) == "upcoming"],
-        "open_holds": selectors.user_open_holds(user=user, now=now),
+        "open_holds": open_holds,
+        "holding": {hold.item_id: hold for hold in open_holds},
         "waiting": selectors.user_waitlist_positions(user=user, item_ids=item_ids),
         "hold_seconds": _hold_minutes_label(),
         "now": now,
@@ -232,6 +234,11 @@ def _item_card(request, item_id: int) -> HttpResponse:
         "item": item,
         "sale": item.sale,
         "live": item.sale.phase(now) == "live",
+        "holding": {
+            hold.item_id: hold
+            for hold in selectors.user_open_holds(user=request.user, now=now)
+            if hold.item_id == item.pk
+        },
         "waiting": selectors.user_waitlist_positions(user=request.user, item_ids=[item.pk]),
         "hold_seconds": _hold_minutes_label(),
     }

@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from flashsale import live, throttle
@@ -28,6 +28,7 @@ from flashsale.errors import (
 )
 from flashsale.models import CounterName, EventKind, Hold, HoldStatus, SaleItem
 from flashsale.selectors import item_related
+from flashsale.services import hold_sql
 from flashsale.services.stock import (
     allowance_give_back,
     allowance_take,
@@ -161,14 +162,39 @@ def _hold_create_checked(*, user, item, quantity, request_key, now) -> tuple[Hol
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-@money_transaction
 def _hold_insert(*, user, item: SaleItem, quantity: int, request_key, now) -> Hold:
+    """Take the units and write the hold, its event and the allowance: all or nothing.
+
+    PostgreSQL does it in one statement (hold_sql); other databases (SQLite in
+    embedded mode) in one transaction of four. Same rules, same errors.
+    """
+    if connection.vendor == "postgresql" and hold_sql.ENABLED:
+        hold = hold_sql.hold_insert(
+            user=user, item=item, quantity=quantity, request_key=request_key, now=now
+        )
+        if hold is hold_sql.SOLD_OUT:
+            raise SoldOut(_sold_out_message(item, None))
+        if hold is hold_sql.OVER_LIMIT:
+            raise _limit_reached(item)
+        live.stock_changed(item_id=item.pk, sale_id=item.sale_id)
+        return hold
+    return _hold_insert_steps(
+        user=user, item=item, quantity=quantity, request_key=request_key, now=now
+    )
+
+
+def _limit_reached(item: SaleItem) -> PerUserLimitReached:
+    return PerUserLimitReached(
+        f"You already hold or bought the most allowed ({item.per_user_limit}) of {item.name}."
+    )
+
+
+@money_transaction
+def _hold_insert_steps(*, user, item: SaleItem, quantity: int, request_key, now) -> Hold:
     if not allowance_take(
         item_id=item.pk, user_id=user.pk, quantity=quantity, limit=item.per_user_limit
     ):
-        raise PerUserLimitReached(
-            f"You already hold or bought the most allowed ({item.per_user_limit}) of {item.name}."
-        )
+        raise _limit_reached(item)
     hold = Hold.objects.create(
         item=item,
         user=user,

@@ -31,3 +31,13 @@ def buyer(db):
 @pytest.fixture
 def item(db):
     return item_make(total=10)
+
+
+@pytest.fixture(params=["one statement", "four steps"])
+def hold_write_path(request, monkeypatch):
+    """Run a test on both ways of writing a hold: PostgreSQL's single statement and the
+    portable transaction SQLite uses (both must keep the same promises)."""
+    from flashsale.services import hold_sql
+
+    monkeypatch.setattr(hold_sql, "ENABLED", request.param == "one statement")
+    return request.param

@@ -82,7 +82,7 @@ def storm(item, buyers):
     return run_together(hold, len(buyers))
 
 
-def test_300_buyers_for_100_units_get_exactly_100_holds():
+def test_300_buyers_for_100_units_get_exactly_100_holds(hold_write_path):
     # given 100 units and 300 distinct buyers on distinct addresses
     item = item_make(total=100, per_user_limit=1)
     buyers = users_make(300)

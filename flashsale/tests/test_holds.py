@@ -32,7 +32,7 @@ from flashsale.models import (
 from flashsale.tests.factories import FlashSaleFactory, UserFactory, item_make
 from wallet.errors import IdempotencyConflict
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hold_write_path")]
 
 
 def snapshot(item):

@@ -60,7 +60,14 @@
       bar.append(text, timer, link);
       box.append(bar);
     }
-    if (window.flexpass) window.flexpass.toast(offer.item_name + " is held for you. Check out before the timer ends.", "success");
+    // The sold-out card stops saying "#1 in line": the unit is theirs now.
+    document.querySelectorAll('[data-item="' + offer.item_id + '"] .fs-waiting').forEach(function (box) {
+      var held = document.createElement("a");
+      held.className = "btn btn-block";
+      held.href = offer.url;
+      held.textContent = "Held for you · Check out";
+      box.replaceWith(held);
+    });
   }
 
   function setDot(state, text) {
