@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from flashsale import live, throttle
@@ -76,7 +77,8 @@ def hold_create(
     SaleNotLive, InvalidQuantity, SoldOut (counted as an oversell attempt
     blocked), PerUserLimitReached, HoldThrottled (counted as a throttle block).
     """
-    item = _item_for_hold(item_id)
+    now = now or timezone.now()
+    item = _item_for_hold(item_id, now)
     try:
         return _hold_create(
             user=user,
@@ -84,7 +86,7 @@ def hold_create(
             quantity=quantity,
             client_ip=client_ip,
             request_key=request_key,
-            now=now or timezone.now(),
+            now=now,
         )
     except DomainError:
         # A repeat of a request that already got its hold gets that hold, whatever
@@ -97,10 +99,13 @@ def hold_create(
         raise
 
 
-def _item_for_hold(item_id: int) -> SaleItem:
-    """The item with what the hold path reads (sale window, price, name): one lean join."""
+def _item_for_hold(item_id: int, now) -> SaleItem:
+    """The item with what the hold path reads (sale window, price, name, whether any of
+    its holds are overdue): one query."""
+    overdue = Hold.objects.overdue(now).filter(item_id=OuterRef("pk"))
     item = (
         SaleItem.objects.select_related("sale", "product")
+        .annotate(has_overdue=Exists(overdue))
         .exclude(sale__status="draft")
         .filter(pk=item_id)
         .first()
@@ -114,6 +119,10 @@ def _hold_create(*, user, item, quantity, client_ip, request_key, now) -> tuple[
     if not item.sale.is_live(now):
         raise SaleNotLive(_not_live_message(item, now))
     _validate_quantity(quantity, item)
+    if item.available < quantity and not (item.has_overdue and _expire_overdue_for(item, now)):
+        # Sold out before we even try: no throttle slot, no transaction.
+        counter_bump(item_id=item.pk, name=CounterName.OVERSELL_BLOCKED)
+        raise SoldOut(_sold_out_message(item, item.available))
     try:
         slot = throttle.hold_slot_take(user_id=user.pk, ip=client_ip)
     except throttle.Throttled as exc:
@@ -132,9 +141,6 @@ def _hold_create(*, user, item, quantity, client_ip, request_key, now) -> tuple[
 
 
 def _hold_create_checked(*, user, item, quantity, request_key, now) -> tuple[Hold, bool]:
-    if item.available < quantity and not _expire_overdue_for(item, now):
-        counter_bump(item_id=item.pk, name=CounterName.OVERSELL_BLOCKED)
-        raise SoldOut(_sold_out_message(item, item.available))
     for attempt in (1, 2):
         try:
             hold = _hold_insert(
