@@ -68,7 +68,10 @@ def test_racing_full_refunds_refund_once():
     results = _run_in_threads(
         8,
         lambda i: purchase_refund(
-            purchase_id=purchase.pk, amount_paise=4_900, reason="Outage", acting_user=staff,
+            purchase_id=purchase.pk,
+            amount_paise=4_900,
+            reason="Outage",
+            acting_user=staff,
             idempotency_key=f"race-{i}",
         ),
     )
