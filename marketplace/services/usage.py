@@ -280,7 +280,7 @@ def purchase_event_record(*, purchase, event_type: str, **extra) -> None:
     Called inside the purchase's or refund's transaction (one line at each call site).
     """
     pass_obj = Pass.objects.filter(purchase=purchase).only("pk", "token").first()
-    if pass_obj is not None:
+    if pass_obj is not None and event_type != "pass.purchased":  # a new token is never cached
         access_cache_drop_on_commit(pass_obj.token)
     webhook_event_record(
         vendor_id=purchase.vendor_id,
