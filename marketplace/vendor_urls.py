@@ -11,4 +11,5 @@ urlpatterns = [
     path("start/<int:plan_id>/", vendor_views.session_start, name="start"),
     path("<int:session_id>/", vendor_views.session_detail, name="detail"),
     path("<int:session_id>/stop/", vendor_views.session_stop, name="stop"),
+    path("vendor/", vendor_views.console, name="console"),
 ]
