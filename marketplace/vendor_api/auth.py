@@ -45,3 +45,20 @@ class HasVendorKey(BasePermission):
         if isinstance(request.auth, ApiKey):
             return True
         raise KeyInvalid("An API key is required: Authorization: Bearer fp_...")
+
+
+try:
+    from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+    class VendorApiKeyScheme(OpenApiAuthenticationExtension):
+        target_class = "marketplace.vendor_api.auth.VendorApiKeyAuthentication"
+        name = "vendorApiKey"
+
+        def get_security_definition(self, auto_schema):
+            return {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A vendor API key: fp_live_... or fp_test_...",
+            }
+except ImportError:  # pragma: no cover - the schema is optional at runtime
+    pass

@@ -4,6 +4,7 @@ Views parse input, call one service, serialise. Errors are problem details.
 """
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -120,7 +121,11 @@ class UsageBatchView(VendorApiView):
 
 
 class TestPassView(VendorApiView):
-    @extend_schema(request=TestPassInput, summary="Mint a test pass on one of your plans")
+    @extend_schema(
+        request=TestPassInput,
+        responses=OpenApiTypes.OBJECT,
+        summary="Mint a test pass on one of your plans",
+    )
     def post(self, request):
         s = TestPassInput(data=request.data)
         s.is_valid(raise_exception=True)
@@ -137,7 +142,11 @@ class TestPassView(VendorApiView):
 
 
 class WebhookEndpointView(VendorApiView):
-    @extend_schema(request=WebhookEndpointInput, summary="Register a webhook endpoint")
+    @extend_schema(
+        request=WebhookEndpointInput,
+        responses=OpenApiTypes.OBJECT,
+        summary="Register a webhook endpoint",
+    )
     def post(self, request):
         s = WebhookEndpointInput(data=request.data)
         s.is_valid(raise_exception=True)
@@ -163,7 +172,7 @@ class WebhookDeliveryListView(VendorApiView):
 class WebhookReplayView(VendorApiView):
     @extend_schema(
         request=None,
-        responses=None,
+        responses=OpenApiTypes.OBJECT,
         summary="Replay one failed delivery (id) or all failed ones",
     )
     def post(self, request, delivery_id: int | None = None):
@@ -191,6 +200,7 @@ def _session_id(vendor_id: int, token: str) -> int:
 class SessionHeartbeatView(VendorApiView):
     @extend_schema(
         request=SessionActionInput,
+        responses=OpenApiTypes.OBJECT,
         summary="Heartbeat a metered session: extends the reservation, returns cost so far",
     )
     def post(self, request, token: str):
@@ -209,7 +219,11 @@ class SessionHeartbeatView(VendorApiView):
 
 
 class SessionStopView(VendorApiView):
-    @extend_schema(request=SessionActionInput, summary="Stop a metered session and settle it")
+    @extend_schema(
+        request=SessionActionInput,
+        responses=OpenApiTypes.OBJECT,
+        summary="Stop a metered session and settle it",
+    )
     def post(self, request, token: str):
         from marketplace.services import sessions
 
