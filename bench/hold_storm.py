@@ -466,12 +466,20 @@ def main(argv=None) -> int:
         f"scarce item sold {sold} of {args.stock}; refused (409 sold out) "
         f"{scarce_phase.statuses.get(409, 0)}"
     )
-    failures = sum(p.failures for p in phases)
-    if failures:
-        problems.append(f"{failures} requests failed (not answered as designed)")
-    print("stock check: " + ("OK, stored stock equals the events" if not problems else "FAILED"))
+    print(
+        "stock: "
+        + (
+            "OK - exactly the stock sold, stored stock equals the events"
+            if not problems
+            else "WRONG"
+        )
+    )
     for problem in problems:
         print(f"  - {problem}")
+    failures = sum(p.failures for p in phases)
+    print(f"requests not answered as designed (5xx, resets, timeouts): {failures}")
+    if failures:
+        problems.append(f"{failures} requests failed")
     if args.json:
         Path(args.json).write_text(
             json.dumps(
