@@ -722,3 +722,42 @@ class MeteredSession(models.Model):
 
     def __str__(self) -> str:
         return f"Session #{self.pk} ({self.status})"
+
+
+class VendorApplicationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class VendorApplication(models.Model):
+    """A customer's request to sell on FlexPass; staff approve or reject it in the admin."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vendor_applications"
+    )
+    business_name = models.CharField(max_length=120)
+    payout_details = models.CharField(max_length=200)  # UPI id or bank account, as given
+    status = models.CharField(
+        max_length=10,
+        choices=VendorApplicationStatus.choices,
+        default=VendorApplicationStatus.PENDING,
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(status="pending"),
+                name="vendor_application_one_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.business_name} ({self.status})"

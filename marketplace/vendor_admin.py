@@ -9,6 +9,7 @@ from django.utils import timezone
 from marketplace.models import (
     ApiKey,
     UsageEvent,
+    VendorApplication,
     WebhookAttempt,
     WebhookDelivery,
     WebhookDeliveryStatus,
@@ -66,3 +67,35 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         for pk in queryset.filter(status=WebhookDeliveryStatus.FAILED).values_list("pk", flat=True):
             count += webhooks.webhook_replay(vendor=None, delivery_id=pk)
         self.message_user(request, f"Replaying {count} delivery(ies).", messages.SUCCESS)
+
+
+@admin.register(VendorApplication)
+class VendorApplicationAdmin(admin.ModelAdmin):
+    list_display = ["business_name", "user", "status", "created_at", "decided_by", "decided_at"]
+    list_filter = ["status"]
+    search_fields = ["business_name", "user__email"]
+    readonly_fields = ["status", "decided_by", "decided_at", "created_at"]
+    actions = ["approve", "reject"]
+
+    def _decide(self, request, queryset, approve: bool):
+        from flexpass.errors import DomainError
+        from marketplace.services.vendor_applications import vendor_application_decide
+
+        done = 0
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                vendor_application_decide(
+                    application_id=pk, approve=approve, acting_user=request.user
+                )
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"#{pk}: {exc}", messages.WARNING)
+        self.message_user(request, f"{done} application(s) decided.", messages.SUCCESS)
+
+    @admin.action(description="Approve selected applications")
+    def approve(self, request, queryset):
+        self._decide(request, queryset, True)
+
+    @admin.action(description="Reject selected applications")
+    def reject(self, request, queryset):
+        self._decide(request, queryset, False)

@@ -64,6 +64,8 @@ def console(request):
     from marketplace.services import keys, webhooks
     from wallet.services import vendor_payable_account
 
+    if not hasattr(request.user, "vendor_profile"):
+        return _apply(request)
     vendor = _vendor(request)
     shown_secret = None
     if request.method == "POST":
@@ -104,3 +106,22 @@ def console(request):
         "payable_paise": vendor_payable_account(request.user).balance_paise,
     }
     return render(request, "marketplace/vendor/console.html", context)
+
+
+def _apply(request):
+    """Not a vendor yet: the application form (staff decide in the admin)."""
+    from marketplace.models import VendorApplication
+    from marketplace.services.vendor_applications import vendor_apply
+
+    if request.method == "POST" and request.POST.get("action") == "apply":
+        try:
+            vendor_apply(
+                user=request.user,
+                business_name=request.POST.get("business_name", ""),
+                payout_details=request.POST.get("payout_details", ""),
+            )
+            messages.success(request, "Thanks! We will review your application shortly.")
+        except DomainError as exc:
+            messages.error(request, str(exc))
+    applications = VendorApplication.objects.filter(user=request.user)[:5]
+    return render(request, "marketplace/vendor/apply.html", {"applications": applications})

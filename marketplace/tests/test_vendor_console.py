@@ -37,7 +37,45 @@ def test_a_bad_endpoint_url_is_refused_on_the_page(client):
     assert vendor.webhook_endpoints.count() == 0
 
 
-def test_customers_get_404(client):
-    client.force_login(UserFactory())
+def test_a_customer_applies_and_staff_approval_makes_them_a_vendor(client):
+    from marketplace.models import VendorApplication
+    from marketplace.services.vendor_applications import vendor_application_decide
 
-    assert client.get(URL).status_code == 404
+    user = UserFactory()
+    client.force_login(user)
+    client.post(URL, {"action": "apply", "business_name": "Acme AI", "payout_details": "acme@upi"})
+    again = client.post(
+        URL, {"action": "apply", "business_name": "Acme AI", "payout_details": "acme@upi"}
+    )
+    assert VendorApplication.objects.count() == 1
+    assert "already have an application" in again.content.decode()
+
+    vendor_application_decide(
+        application_id=VendorApplication.objects.get().pk,
+        approve=True,
+        acting_user=UserFactory(is_staff=True),
+    )
+
+    user.refresh_from_db()
+    assert (user.role, user.vendor_profile.business_name) == ("vendor", "Acme AI")
+    assert 'data-testid="secret-once"' not in client.get(URL).content.decode()
+    assert "API keys" in client.get(URL).content.decode()
+
+
+def test_a_rejected_application_makes_no_vendor(client):
+    from marketplace.models import VendorApplication
+    from marketplace.services.vendor_applications import vendor_application_decide
+
+    user = UserFactory()
+    client.force_login(user)
+    client.post(URL, {"action": "apply", "business_name": "X", "payout_details": "x@upi"})
+
+    vendor_application_decide(
+        application_id=VendorApplication.objects.get().pk,
+        approve=False,
+        acting_user=UserFactory(is_staff=True),
+    )
+
+    user.refresh_from_db()
+    assert user.role == "customer"
+    assert not hasattr(user, "vendor_profile")
