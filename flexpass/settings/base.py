@@ -104,7 +104,17 @@ TEMPLATES = [
 
 if DATABASE_URL:
     DATABASES = {"default": env.db_url_config(DATABASE_URL)}
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
+    # A bounded pool per process (psycopg-pool): no connection set-up per request,
+    # and a burst of requests queues for a connection instead of exhausting
+    # PostgreSQL's max_connections. DB_POOL=false falls back to one per request.
+    if env.bool("DB_POOL", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DB_POOL_MIN", default=2),
+            "max_size": env.int("DB_POOL_MAX", default=16),
+            "timeout": env.int("DB_POOL_TIMEOUT", default=10),
+        }
+    else:
+        DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
     # A transaction waiting for a row lock gives up after this and is retried
     # (wallet.services.money_transaction) instead of hanging a request.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = (

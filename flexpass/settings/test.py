@@ -10,6 +10,8 @@ os.environ.setdefault("GOOGLE_CLIENT_SECRET", "test-google-secret")
 os.environ.setdefault("LOG_JSON", "false")
 os.environ.setdefault("DJANGO_SECURE", "false")
 os.environ.setdefault("WHITENOISE_USE_FINDERS", "true")
+# Race tests run more threads than a pool would hold; each test thread opens its own.
+os.environ.setdefault("DB_POOL", "false")
 # Every pytest process (each xdist worker, each developer's run) gets its own
 # test database, cache key prefix and channel prefix, so runs never collide.
 _run = f"p{os.getpid()}"
