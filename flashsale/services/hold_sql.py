@@ -2,13 +2,14 @@
 
 A storm is hundreds of holds a second on one item row, and every round trip
 between taking that row's lock and committing is time nobody else can take
-stock. One statement with data-modifying CTEs takes the units (conditional
-UPDATE), counts them against the buyer's limit (conditional upsert), writes
-the hold and its inventory event, and commits - one round trip, the row lock
-held only inside it. Each step reads the previous step's RETURNING rows, so
-a refused step leaves the later ones nothing to insert. If the units were
-taken but the limit refused them, the final division by zero aborts the whole
-statement, so nothing is kept. The rules are the same as the portable path
+stock. One statement with data-modifying CTEs counts the units against the
+buyer's limit (conditional upsert on their own row), takes them (conditional
+UPDATE of the item row - the same lock order as everywhere else: allowance,
+then item), writes the hold and its inventory event, and commits: one round
+trip, the item row locked only inside it. Each step reads the previous
+step's RETURNING rows, so a refused step leaves the later ones nothing to do.
+If the limit took the units but the stock refused them (sold out since the
+read), the final division by zero aborts the whole statement: nothing is kept. The rules are the same as the portable path
 in holds._hold_insert_steps (used on SQLite), which the tests also run on
 PostgreSQL.
 """
@@ -38,22 +39,22 @@ RETRYABLE = {"40001", "40P01", "55P03"}  # serialization, deadlock, lock timeout
 ATTEMPTS = 3
 
 _SQL = """
-WITH took AS (
-    UPDATE {item} SET available = available - %(quantity)s
-    WHERE id = %(item_id)s AND available >= %(quantity)s
-    RETURNING id
-), allowed AS (
+WITH allowed AS (
     INSERT INTO {allowance} AS a (item_id, user_id, taken)
-    SELECT id, %(user_id)s, %(quantity)s FROM took
+    VALUES (%(item_id)s, %(user_id)s, %(quantity)s)
     ON CONFLICT (item_id, user_id) DO UPDATE SET taken = a.taken + EXCLUDED.taken
     WHERE a.taken + EXCLUDED.taken <= %(limit)s
     RETURNING item_id
+), took AS (
+    UPDATE {item} SET available = available - %(quantity)s
+    WHERE id = %(item_id)s AND available >= %(quantity)s AND EXISTS (SELECT 1 FROM allowed)
+    RETURNING id
 ), held AS (
     INSERT INTO {hold} (item_id, user_id, quantity, status, source, created_at, expires_at,
                         resolved_at, request_key)
-    SELECT item_id, %(user_id)s, %(quantity)s, %(active)s, %(source)s, %(now)s,
+    SELECT id, %(user_id)s, %(quantity)s, %(active)s, %(source)s, %(now)s,
            %(expires_at)s, NULL, %(request_key)s
-    FROM allowed
+    FROM took
     RETURNING id
 ), logged AS (
     INSERT INTO {event} (item_id, hold_id, kind, delta, metadata, acting_user_id, created_at)
@@ -62,9 +63,9 @@ WITH took AS (
     RETURNING hold_id
 )
 SELECT
-    (SELECT count(*) FROM took),
+    (SELECT count(*) FROM allowed),
     (SELECT hold_id FROM logged),
-    1 / (1 - ((SELECT count(*) FROM took) - (SELECT count(*) FROM logged)))
+    1 / (1 - ((SELECT count(*) FROM allowed) - (SELECT count(*) FROM logged)))
 """
 
 
@@ -100,11 +101,11 @@ def hold_insert(*, user, item: SaleItem, quantity: int, request_key, now):
     }
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            took, hold_id = _execute(params)
+            allowed, hold_id = _execute(params)
             break
         except DataError as exc:
-            if getattr(exc.__cause__, "sqlstate", None) == "22012":  # the limit refused
-                return OVER_LIMIT
+            if getattr(exc.__cause__, "sqlstate", None) == "22012":  # allowed, then sold out
+                return SOLD_OUT
             raise
         except OperationalError as exc:
             if getattr(exc.__cause__, "sqlstate", None) not in RETRYABLE:
@@ -112,8 +113,8 @@ def hold_insert(*, user, item: SaleItem, quantity: int, request_key, now):
             time.sleep(0.02 * attempt)
     else:
         raise RetryLater()
-    if not took:
-        return SOLD_OUT
+    if not allowed:
+        return OVER_LIMIT
     hold = Hold(
         pk=hold_id,
         item=item,
@@ -134,8 +135,8 @@ def _execute(params) -> tuple[int, int | None]:
     def run():
         with connection.cursor() as cursor:
             cursor.execute(_statement(), params)
-            took, hold_id, _ = cursor.fetchone()
-        return took, hold_id
+            allowed, hold_id, _ = cursor.fetchone()
+        return allowed, hold_id
 
     if connection.in_atomic_block:
         with transaction.atomic(durable=True):  # a savepoint in tests, an error elsewhere
