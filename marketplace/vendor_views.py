@@ -86,6 +86,14 @@ def console(request):
                     url=request.POST.get("url", ""),
                     events=request.POST.getlist("events"),
                 )
+            elif action == "test_pass_mint":
+                plan = get_object_or_404(
+                    Plan.objects.select_related("service"),
+                    pk=int(request.POST["plan_id"]),
+                    service__vendor=vendor,
+                )
+                minted = keys.test_pass_mint(vendor=vendor, plan=plan)
+                messages.success(request, f"Test pass minted. Token: {minted.token}")
             elif action == "replay":
                 delivery_id = request.POST.get("delivery_id")
                 count = webhooks.webhook_replay(
@@ -103,6 +111,7 @@ def console(request):
             "log"
         )[:50],
         "event_types": webhooks.EVENT_TYPES,
+        "plans": Plan.objects.filter(service__vendor=vendor).select_related("service"),
         "payable_paise": vendor_payable_account(request.user).balance_paise,
     }
     return render(request, "marketplace/vendor/console.html", context)

@@ -79,3 +79,36 @@ def test_a_rejected_application_makes_no_vendor(client):
     user.refresh_from_db()
     assert user.role == "customer"
     assert not hasattr(user, "vendor_profile")
+
+
+def test_a_vendor_mints_a_test_pass_for_its_own_plan_only(client):
+    from marketplace.models import Pass
+    from marketplace.tests.factories import usage_plan
+
+    vendor = VendorFactory()
+    own, foreign = usage_plan(service__vendor=vendor), usage_plan()
+    client.force_login(vendor.user)
+
+    client.post(URL, {"action": "test_pass_mint", "plan_id": own.pk})
+    refused = client.post(URL, {"action": "test_pass_mint", "plan_id": foreign.pk})
+
+    assert refused.status_code == 404
+    p = Pass.objects.get()
+    assert (p.plan, p.is_test, p.purchase_id, p.owner) == (own, True, None, vendor.user)
+
+
+def test_a_vendors_passes_page_shows_its_test_pass_without_a_receipt(client):
+    from django.urls import reverse
+
+    from marketplace.services import keys
+    from marketplace.tests.factories import usage_plan
+
+    vendor = VendorFactory()
+    keys.test_pass_mint(vendor=vendor, plan=usage_plan(service__vendor=vendor))
+    client.force_login(vendor.user)
+
+    page = client.get(reverse("marketplace:passes"))
+
+    assert page.status_code == 200
+    assert page.content.decode().count('data-testid="pass-card"') == 1
+    assert 'data-testid="receipt-link"' not in page.content.decode()
