@@ -20,7 +20,7 @@ from support.models import (
     Notification,
     SecurityEvent,
 )
-from support.services.security import account_unlock
+from support.services.security import account_unlock, api_key_revoke_by_staff
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -156,6 +156,11 @@ class AuditLogAdmin(ReadOnlyAdmin):
                 name="support_dashboard_unlock",
             ),
             path(
+                "dashboard/revoke-key/",
+                self.admin_site.admin_view(require_POST(self.revoke_key_view)),
+                name="support_dashboard_revoke_key",
+            ),
+            path(
                 "dashboard/<str:panel>/",
                 self.admin_site.admin_view(self.panel_view),
                 name="support_dashboard_panel",
@@ -195,5 +200,25 @@ class AuditLogAdmin(ReadOnlyAdmin):
             request,
             f"{email} can sign in again ({cleared} lockout record{'s' if cleared != 1 else ''} cleared).",
             messages.SUCCESS,
+        )
+        return HttpResponseRedirect(back)
+
+    def revoke_key_view(self, request):
+        back = reverse("admin:index") + "?panel=security"
+        reason = request.POST.get("reason", "").strip()
+        if len(reason) < 3:
+            self.message_user(
+                request, "Say why you revoke the key (it goes in the audit log).", messages.ERROR
+            )
+            return HttpResponseRedirect(back)
+        try:
+            key = api_key_revoke_by_staff(
+                key_id=int(request.POST.get("key", 0) or 0), acting_user=request.user, reason=reason
+            )
+        except (DomainError, ValueError) as exc:
+            self.message_user(request, str(exc) or "No such key.", messages.ERROR)
+            return HttpResponseRedirect(back)
+        self.message_user(
+            request, f"Key {key.masked} of {key.vendor.business_name} revoked.", messages.SUCCESS
         )
         return HttpResponseRedirect(back)

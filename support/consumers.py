@@ -45,10 +45,17 @@ class GroupConsumer(AsyncJsonWebsocketConsumer):
     groups_joined: list[str]
 
     async def dispatch(self, message):
-        handler = getattr(self, message["type"].replace(".", "_"), None)
-        if handler is None and not message["type"].startswith("websocket."):
+        if message["type"].startswith("websocket."):
+            await super().dispatch(message)
             return
-        await super().dispatch(message)
+        handler = getattr(self, message["type"].replace(".", "_"), None)
+        if handler is None:
+            return
+        # Group events skip channels' close_old_connections() hop to the sync thread
+        # (one per event per socket: with 1,000 sockets in a group that hop, not the
+        # network, was the fan-out's cost). Handlers that read the database do it
+        # through database_sync_to_async, which cleans up connections itself.
+        await handler(message)
 
     async def join(self, *groups: str) -> None:
         self.groups_joined = list(groups)
@@ -142,6 +149,11 @@ class ChatConsumer(GroupConsumer):
     async def alive(self) -> None:
         await super().alive()
         await database_sync_to_async(viewing_touch)(self.conversation.pk, self.user.pk)
+        if self.user.pk == self.conversation.vendor_id:
+            # The vendor is still in the consultation: its metered session keeps running.
+            await database_sync_to_async(services.consultation_heartbeat)(
+                conversation_id=self.conversation.pk, vendor_user_id=self.user.pk
+            )
 
     async def disconnect(self, code):
         await super().disconnect(code)

@@ -129,6 +129,14 @@ class Conversation(models.Model):
     )
     rate_paise = models.BigIntegerField(null=True, blank=True)
     rate_unit = models.CharField(max_length=10, blank=True)
+    # The metered session billing the consultation while it is in progress.
+    metered_session = models.ForeignKey(
+        "marketplace.MeteredSession",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     status = models.CharField(max_length=12, choices=ConversationStatus.choices)
     priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.MEDIUM)
     assignee = models.ForeignKey(

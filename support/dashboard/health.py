@@ -9,7 +9,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Min
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from flexpass.health import run_readiness_checks
@@ -64,18 +64,33 @@ def jobs(*, now: float | None = None) -> list[dict]:
 
 
 def webhooks(*, now=None) -> dict:
-    """Incoming gateway webhooks accepted but not yet processed (the backlog)."""
+    """Webhook backlogs: gateway events received but not processed, and vendor webhooks
+    in the outbox still waiting for delivery (pending) or given up on (failed)."""
     from billing.models import WebhookEvent
+    from marketplace.models import WebhookDelivery, WebhookDeliveryStatus
 
     now = now or timezone.now()
-    backlog = WebhookEvent.objects.filter(signature_valid=True, processed_at__isnull=True)
-    figures = backlog.aggregate(oldest=Min("received_at"))
-    count = backlog.count()
+    incoming = WebhookEvent.objects.filter(
+        signature_valid=True, processed_at__isnull=True
+    ).aggregate(count=Count("pk"), oldest=Min("received_at"))
+    outgoing = WebhookDelivery.objects.filter(
+        status__in=[WebhookDeliveryStatus.PENDING, WebhookDeliveryStatus.FAILED]
+    ).aggregate(
+        pending=Count("pk", filter=Q(status=WebhookDeliveryStatus.PENDING)),
+        failed=Count("pk", filter=Q(status=WebhookDeliveryStatus.FAILED)),
+        oldest=Min("created_at", filter=Q(status=WebhookDeliveryStatus.PENDING)),
+    )
+
+    def age(moment):
+        return int((now - moment).total_seconds()) if moment else None
+
     return {
-        "backlog": count,
-        "oldest_age_seconds": int((now - figures["oldest"]).total_seconds())
-        if figures["oldest"]
-        else None,
+        "backlog": incoming["count"] + outgoing["pending"],
+        "incoming": incoming["count"],
+        "incoming_oldest_age_seconds": age(incoming["oldest"]),
+        "outgoing_pending": outgoing["pending"],
+        "outgoing_failed": outgoing["failed"],
+        "outgoing_oldest_age_seconds": age(outgoing["oldest"]),
     }
 
 

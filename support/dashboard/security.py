@@ -3,7 +3,6 @@ one-time-code abuse, webhook signature failures, API key usage."""
 
 from datetime import timedelta
 
-from django.apps import apps
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Max, Sum
@@ -148,15 +147,65 @@ def throttle_rows(*, limit: int = 5) -> list[dict]:
     return rows
 
 
-def api_keys() -> dict:
-    """Vendor API key usage, once the vendor platform adds keys (none yet: reported as such)."""
-    for label in ("ApiKey", "VendorApiKey", "APIKey"):
-        try:
-            model = apps.get_model("marketplace", label)
-        except LookupError:
-            continue
-        return {"available": True, "model": model._meta.label, "keys": []}
-    return {"available": False, "keys": []}
+def api_keys(*, now=None, limit: int = 20) -> dict:
+    """Vendor API keys: requests in the current rate window (the per-key sliding window's
+    own count), last use, status; live and recently revoked keys."""
+    from django.conf import settings
+    from django.db.models import Q
+
+    from flexpass.ratelimit import _local, _redis_client
+    from marketplace.models import ApiKey
+
+    now = now or timezone.now()
+    keys = list(
+        ApiKey.objects.select_related("vendor")
+        .filter(Q(revoked_at__isnull=True) | Q(revoked_at__gte=now - timedelta(days=7)))
+        .order_by(models_nulls_last("last_used_at"), "-id")[:limit]
+    )
+    window = settings.VENDOR_API_RATE_WINDOW_SECONDS
+    since_ms = int((now.timestamp() - window) * 1000)
+    client = _redis_client()
+    if client is not None and keys:
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            pipe.zcount(cache.make_key(f"ratelimit:apikey:{key.pk}"), since_ms, "+inf")
+        counts = [int(count) for count in pipe.execute()]
+    else:
+        counts = [
+            sum(1 for at in _local.get(f"apikey:{key.pk}", ()) if at > since_ms) for key in keys
+        ]
+    rows = []
+    for key, used in zip(keys, counts, strict=True):
+        if key.revoked_at:
+            state = "revoked"
+        elif key.expires_at and key.expires_at <= now:
+            state = "expired"
+        else:
+            state = "active"
+        rows.append(
+            {
+                "id": key.pk,
+                "vendor": key.vendor.business_name,
+                "masked": key.masked,
+                "name": key.name,
+                "mode": key.mode,
+                "state": state,
+                "last_used_at": key.last_used_at,
+                "window_requests": used,
+            }
+        )
+    return {
+        "available": True,
+        "keys": rows,
+        "limit": settings.VENDOR_API_RATE_LIMIT,
+        "window_seconds": window,
+    }
+
+
+def models_nulls_last(field: str):
+    from django.db.models import F
+
+    return F(field).desc(nulls_last=True)
 
 
 def security(*, now=None) -> dict:

@@ -16,6 +16,7 @@ from support.services.assignment import (
 from support.services.chat import (
     attachment_check,
     chat_group,
+    consultation_heartbeat,
     consultation_start,
     conversation_read,
     conversation_set_priority,
@@ -41,6 +42,7 @@ __all__ = [
     "agent_touch",
     "attachment_check",
     "chat_group",
+    "consultation_heartbeat",
     "consultation_start",
     "conversation_assign",
     "conversation_auto_assign",

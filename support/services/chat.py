@@ -13,6 +13,7 @@ Persist first, broadcast after commit (flexpass.realtime).
 import logging
 import os
 import re
+from contextlib import suppress
 
 from django.conf import settings
 from django.db import transaction
@@ -515,7 +516,89 @@ def _allowed(conversation: Conversation, user, status: str) -> bool:
 def conversation_set_status(
     *, conversation_id: int, acting_user, status: str, snoozed_until=None
 ) -> Conversation:
-    """Move a conversation to `status` (with a system line saying who did it)."""
+    """Move a conversation to `status` (with a system line saying who did it).
+
+    A consultation on a metered plan is billed as a metered session while it is
+    in progress: the session starts (reserving the first block from the
+    customer's wallet, or refusing with InsufficientFunds) before the move and
+    stops, settling the exact cost, when the consultation leaves "in progress".
+    """
+    session_id = None
+    if status == ConversationStatus.IN_PROGRESS:
+        session_id = _consultation_session_start(conversation_id, acting_user)
+    try:
+        conversation, stop_session_id = _set_status(
+            conversation_id=conversation_id,
+            acting_user=acting_user,
+            status=status,
+            snoozed_until=snoozed_until,
+            session_id=session_id,
+        )
+    except BaseException:
+        if session_id:
+            _consultation_session_stop(session_id)  # the move failed: bill nothing more
+        raise
+    if stop_session_id:
+        _consultation_session_stop(stop_session_id)
+    return conversation
+
+
+def _consultation_session_start(conversation_id: int, acting_user) -> int | None:
+    """Start the customer's metered session for a consultation about to be in progress."""
+    conversation = (
+        Conversation.objects.select_related("metered_plan__service", "customer", "metered_session")
+        .filter(pk=conversation_id, kind=ConversationKind.CONSULTATION)
+        .first()
+    )
+    if (
+        conversation is None
+        or conversation.metered_plan is None
+        or not _allowed(conversation, acting_user, ConversationStatus.IN_PROGRESS)
+    ):
+        return None
+    from marketplace.services.sessions import session_start
+
+    session = session_start(user=conversation.customer, plan=conversation.metered_plan)
+    return session.pk
+
+
+def _consultation_session_stop(session_id: int) -> None:
+    from marketplace.models import MeteredSession
+    from marketplace.services.sessions import SessionStopped, session_stop
+
+    vendor_id = MeteredSession.objects.filter(pk=session_id).values_list("vendor_id", flat=True)
+    with suppress(SessionStopped):  # it may have stopped on its own (balance, no heartbeat)
+        session_stop(session_id=session_id, vendor_id=vendor_id[0])
+
+
+def consultation_heartbeat(*, conversation_id: int, vendor_user_id: int) -> None:
+    """The vendor is still in the consultation (their chat socket pinged): keep billing.
+
+    Without heartbeats the marketplace closes the session after
+    SESSION_HEARTBEAT_TIMEOUT_SECONDS, so a vendor who leaves stops the meter.
+    """
+    row = (
+        Conversation.objects.filter(
+            pk=conversation_id,
+            vendor_id=vendor_user_id,
+            status=ConversationStatus.IN_PROGRESS,
+            metered_session__isnull=False,
+        )
+        .values_list("metered_session_id", "metered_session__vendor_id")
+        .first()
+    )
+    if row is None:
+        return
+    from marketplace.services.sessions import SessionStopped, session_heartbeat
+
+    with suppress(SessionStopped):
+        session_heartbeat(session_id=row[0], vendor_id=row[1])
+
+
+def _set_status(
+    *, conversation_id: int, acting_user, status: str, snoozed_until, session_id
+) -> tuple[Conversation, int | None]:
+    """The move itself; returns the conversation and a metered session to stop, if any."""
     now = timezone.now()
     with transaction.atomic():
         conversation = (
@@ -527,7 +610,9 @@ def conversation_set_status(
         if conversation is None or not can_post(user=acting_user, conversation=conversation):
             raise ConversationNotFound("No such conversation.")
         if status == conversation.status:
-            return conversation
+            if session_id:
+                return _loaded(conversation_id), session_id  # a twin started it already
+            return conversation, None
         if not _allowed(conversation, acting_user, status):
             raise InvalidTransition(
                 f"A {conversation.get_kind_display().lower()} cannot go from "
@@ -548,6 +633,14 @@ def conversation_set_status(
             update["resolved_at"] = None
         if status == ConversationStatus.IN_PROGRESS:
             update["started_at"] = now
+            if session_id:
+                update["metered_session_id"] = session_id
+        stop_session_id = None
+        if (
+            conversation.status == ConversationStatus.IN_PROGRESS
+            and conversation.metered_session_id
+        ):
+            stop_session_id = conversation.metered_session_id
         Conversation.objects.filter(pk=conversation.pk).update(**update)
         label = ConversationStatus(status).label.lower()
         actor = acting_user.display_name
@@ -570,7 +663,7 @@ def conversation_set_status(
                     url=reverse("support:conversation", args=[conversation.pk]),
                     data={"conversation": conversation.pk, "status": status},
                 )
-    return _loaded(conversation_id)
+    return _loaded(conversation_id), stop_session_id
 
 
 def conversation_set_priority(*, conversation_id: int, acting_user, priority: str) -> Conversation:

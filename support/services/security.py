@@ -190,6 +190,31 @@ def account_unlock(*, email: str, acting_user, reason: str) -> int:
     return cleared
 
 
+def api_key_revoke_by_staff(*, key_id: int, acting_user, reason: str):
+    """Staff revoke a vendor's API key from the security panel: the marketplace's own
+    revoke, plus an audit row (who, when, why)."""
+    from marketplace.models import ApiKey
+    from marketplace.services.keys import api_key_revoke
+
+    if acting_user is None or not acting_user.is_staff:
+        raise NotAllowed("Only staff can revoke keys.")
+    key = ApiKey.objects.select_related("vendor").filter(pk=key_id).first()
+    if key is None:
+        from flexpass.errors import NotFound
+
+        raise NotFound("No such key.")
+    with transaction.atomic():
+        key = api_key_revoke(vendor=key.vendor, key_id=key.pk)
+        AuditLog.objects.create(
+            actor=acting_user,
+            action="api_key_revoke",
+            target=f"{key.vendor.business_name} {key.masked}",
+            reason=" ".join(str(reason or "").split())[:300],
+            data={"key": key.pk, "vendor": key.vendor_id},
+        )
+    return key
+
+
 # --- housekeeping ----------------------------------------------------------------------------
 
 

@@ -426,7 +426,10 @@ def test_a_consultation_goes_to_the_vendor_with_the_metered_rate(
 
 
 def test_the_vendor_moves_a_consultation_forward_and_the_customer_hears(asha, metered_service):
-    # Given a requested consultation
+    # Given a requested consultation, and money for the metered session
+    from marketplace.tests.factories import fund
+
+    fund(asha, 50_000)
     vendor = metered_service.vendor.user
     consultation = services.consultation_start(
         customer=asha, service_slug=metered_service.slug, subject="Review", body="Please"
@@ -477,3 +480,58 @@ def test_a_vendor_cannot_consult_themselves(metered_service):
             body="hi me",
         )
     assert Conversation.objects.count() == 0
+
+
+def test_a_metered_consultation_is_billed_while_in_progress(asha, metered_service):
+    # Given Asha has ₹1,000 and the vendor accepted her consultation
+    from marketplace.tests.factories import fund
+    from wallet.services import wallet_ensure
+
+    fund(asha, 100_000)
+    vendor = metered_service.vendor.user
+    consultation = services.consultation_start(
+        customer=asha, service_slug=metered_service.slug, subject="Review", body="Please"
+    )
+    services.conversation_set_status(
+        conversation_id=consultation.pk, acting_user=vendor, status="accepted"
+    )
+
+    # When the vendor starts it and closes it 90 seconds later
+    from marketplace.models import MeteredSession
+
+    started = services.conversation_set_status(
+        conversation_id=consultation.pk, acting_user=vendor, status="in_progress"
+    )
+    session = started.metered_session
+    assert (session.status, session.rate_paise, session.unit) == ("running", 1_500, "minute")
+    MeteredSession.objects.filter(pk=session.pk).update(
+        started_at=timezone.now() - timedelta(seconds=90)
+    )
+    services.conversation_set_status(
+        conversation_id=consultation.pk, acting_user=vendor, status="closed"
+    )
+
+    # Then two started minutes were billed and the rest of the reservation came back
+    session.refresh_from_db()
+    assert (session.status, session.cost_paise) == ("stopped", 3_000)
+    assert wallet_ensure(user=asha).available.balance_paise == 100_000 - 3_000
+
+
+def test_a_metered_consultation_does_not_start_without_funds(asha, metered_service):
+    from wallet.errors import InsufficientFunds
+
+    vendor = metered_service.vendor.user
+    consultation = services.consultation_start(
+        customer=asha, service_slug=metered_service.slug, subject="Review", body="Please"
+    )
+    services.conversation_set_status(
+        conversation_id=consultation.pk, acting_user=vendor, status="accepted"
+    )
+
+    with pytest.raises(InsufficientFunds):
+        services.conversation_set_status(
+            conversation_id=consultation.pk, acting_user=vendor, status="in_progress"
+        )
+
+    consultation.refresh_from_db()
+    assert (consultation.status, consultation.metered_session_id) == ("accepted", None)

@@ -223,7 +223,47 @@ def test_health_reports_checks_jobs_and_ledger(settings):
         "never",
     )
     assert health["ledger"]["ok"] is None  # no check has run in this test
-    assert health["webhooks"] == {"backlog": 0, "oldest_age_seconds": None}
+    assert health["webhooks"]["backlog"] == 0
+
+
+def test_the_webhook_backlog_counts_both_directions():
+    # Given a gateway event not processed yet and a vendor webhook waiting in the outbox
+    from billing.models import WebhookEvent
+    from marketplace.models import WebhookDelivery, WebhookEndpoint
+    from marketplace.tests.factories import VendorFactory
+
+    WebhookEvent.objects.create(
+        gateway="razorpay", event_id="evt_in", raw_body="{}", signature_valid=True
+    )
+    endpoint = WebhookEndpoint.objects.create(
+        vendor=VendorFactory(), url="https://vendor.example/hooks", secret="s"
+    )
+    WebhookDelivery.objects.create(
+        endpoint=endpoint, event_id="evt_out", event_type="purchase.created", payload={}
+    )
+    WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event_id="evt_dead",
+        event_type="purchase.created",
+        payload={},
+        status="failed",
+    )
+
+    # When
+    webhooks = panel_context("health")["health"]["webhooks"]
+
+    # Then
+    assert (
+        webhooks["backlog"],
+        webhooks["incoming"],
+        webhooks["outgoing_pending"],
+        webhooks["outgoing_failed"],
+    ) == (
+        2,
+        1,
+        1,
+        1,
+    )
 
 
 # --- security ---------------------------------------------------------------------------------
@@ -302,3 +342,38 @@ def test_refusals_over_time_count_by_kind(client):
     assert [(row["email"], row["failures"]) for row in security["failed_logins"]] == [
         ("mallory@example.com", 2)
     ]
+
+
+def test_staff_revoke_a_vendor_key_from_the_security_panel_with_an_audit_trail(client):
+    # Given a vendor's live key that made three requests in the current window
+    from flexpass.ratelimit import window_take
+    from marketplace.models import ApiKey
+    from marketplace.services.keys import api_key_create
+    from marketplace.tests.factories import VendorFactory
+
+    vendor = VendorFactory(business_name="PixelForge")
+    key = api_key_create(vendor=vendor, mode="live", name="server").key
+    for _ in range(3):
+        window_take(f"apikey:{key.pk}", limit=100, window_seconds=60)
+    lead = agent("Lead")
+    client.force_login(lead)
+
+    # When the panel shows the key's usage and staff revoke it
+    panel = panel_context("security")["security"]["api_keys"]
+    assert [(row["masked"], row["window_requests"], row["state"]) for row in panel["keys"]] == [
+        (key.masked, 3, "active")
+    ]
+    response = client.post(
+        reverse("admin:support_dashboard_revoke_key"),
+        {"key": key.pk, "reason": "Leaked in a public repository"},
+    )
+
+    # Then it no longer works and the audit log says who and why
+    assert response.status_code == 302
+    assert ApiKey.objects.get(pk=key.pk).revoked_at is not None
+    audit = AuditLog.objects.get(action="api_key_revoke")
+    assert (audit.actor_id, audit.reason, audit.target) == (
+        lead.pk,
+        "Leaked in a public repository",
+        f"PixelForge {key.masked}",
+    )
