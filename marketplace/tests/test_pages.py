@@ -348,6 +348,7 @@ def test_my_passes_does_a_fixed_number_of_queries(client, funded_buyer, assert_d
         client.get(reverse("marketplace:passes"))
     for i in range(4):
         services.pass_purchase(buyer=funded_buyer, plan=PlanFactory(), idempotency_key=f"k{i}")
+    client.get(reverse("marketplace:passes"))  # warm-up again: new notifications reset the bell
 
     with assert_domain_queries(4) as many:
         response = client.get(reverse("marketplace:passes"))
