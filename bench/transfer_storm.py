@@ -157,10 +157,10 @@ def wallets_total(users: list[BenchUser]) -> int:
 
 
 def check_ledger() -> tuple[int | None, str]:
-    """Run `manage.py check_ledger` in a subprocess; (None, why) when it is not there."""
+    """`manage.py check_ledger --seal-first` (no beat runs the sealer during a benchmark)."""
     try:
         done = subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), "check_ledger"],
+            [sys.executable, str(ROOT / "manage.py"), "check_ledger", "--seal-first"],
             capture_output=True,
             text=True,
             timeout=600,
