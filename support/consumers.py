@@ -138,6 +138,8 @@ class ChatConsumer(GroupConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.is_staff = self.user.is_staff
+        # Read once: display_name reads the profile, which async code must not do lazily.
+        self.display_name = await database_sync_to_async(lambda: self.user.display_name)()
         self.last_typing = 0.0
         self.sent_times: deque[float] = deque(maxlen=settings.SUPPORT_SOCKET_MESSAGES_PER_10S)
         # Join before reading history: anything committed after this point also
@@ -231,7 +233,7 @@ class ChatConsumer(GroupConsumer):
             {
                 "type": "chat.typing",
                 "user_id": self.user.pk,
-                "name": self.user.display_name,
+                "name": self.display_name,
                 "role": "agent" if self.is_staff else "customer",
                 "on": on,
                 "internal": bool(content.get("internal", False)) and self.is_staff,

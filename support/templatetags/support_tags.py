@@ -37,9 +37,11 @@ def support_widget(context):
     counts = _counts(context)
     request = context.get("request")
     user = getattr(request, "user", None)
+    match = getattr(request, "resolver_match", None)
+    on_a_chat_page = bool(match and match.app_name == "support")  # the page is the chat
     return {
         "show": counts is not None,
-        "launcher": counts is not None and not user.is_staff,
+        "launcher": counts is not None and not user.is_staff and not on_a_chat_page,
         "chat_unread": (counts or {}).get("chat", 0),
     }
 
@@ -140,3 +142,22 @@ def icon(name: str, size: int = 28) -> str:
         f'stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">'
         f"{_PATHS[name]}</svg>"
     )
+
+
+@register.filter
+def short_ago(moment) -> str:
+    """ "now", "5m", "3h", "2d", or the date: for tight lists."""
+    from django.utils import timezone
+
+    if not moment:
+        return ""
+    seconds = max(0, int((timezone.now() - moment).total_seconds()))
+    if seconds < 60:
+        return "now"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h"
+    if seconds < 7 * 86400:
+        return f"{seconds // 86400}d"
+    return timezone.localtime(moment).strftime("%d %b")

@@ -5,6 +5,7 @@ console. Asha watches "Operator is typing…" and the reply arrive without
 reloading; with the widget closed, the next reply rings her bell instead.
 """
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -46,7 +47,14 @@ def channels_live_server(transactional_db):
         partial(make_application, static_wrapper=ASGIStaticFilesHandler),
         setup=_serve_test_database,
     )
-    process.start()
+    # The server must not inherit the root conftest's DJANGO_ALLOW_ASYNC_UNSAFE (set for
+    # Playwright in this process): lazy database access from a consumer must fail here too.
+    allowed = os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    try:
+        process.start()
+    finally:
+        if allowed is not None:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = allowed
     assert process.ready.wait(20), "Daphne did not start"
     yield f"http://localhost:{process.port.value}"
     process.terminate()

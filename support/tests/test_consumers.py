@@ -26,6 +26,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://testserver")
 
 
+@pytest.fixture(autouse=True)
+def _async_safety_on(monkeypatch):
+    """The root conftest allows sync ORM calls from async code (for Playwright); these
+    tests must not, or a consumer touching the database lazily would pass here and
+    fail in production."""
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
+
+
 def on_own_loop(scenario):
     @functools.wraps(scenario)
     def test(*args, **kwargs):
