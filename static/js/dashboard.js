@@ -79,13 +79,18 @@
       .then(function (html) {
         body.innerHTML = html;
         draw();
-        var stamp = dash.querySelector("[data-updated]");
-        if (stamp) stamp.textContent = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+        stamp();
       })
       .catch(function () { /* keep the last figures; try again next tick */ })
       .finally(function () { dash.classList.remove("refreshing"); });
   }
 
+  function stamp() {  // the viewer's clock, like every other time the browser shows
+    var el = dash.querySelector("[data-updated]");
+    if (el) el.textContent = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  }
+
   draw();
+  stamp();
   setInterval(refresh, Math.max(5, Number(dash.dataset.refresh || 20)) * 1000);
 })();
