@@ -14,7 +14,7 @@ import pytest
 from django.db import connections
 from django.test import Client
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from support.models import AgentProfile, Conversation, Message
 from support.tests.factories import person
@@ -62,15 +62,6 @@ def channels_live_server(transactional_db):
     if process.is_alive():
         process.kill()
         process.join(5)
-
-
-@pytest.fixture
-def browser(browser_type_launch_args):
-    """Chromium for this test only (a session-wide Playwright loop would break asyncio tests)."""
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(**browser_type_launch_args)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
