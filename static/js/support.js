@@ -324,8 +324,10 @@
   Chat.prototype.sendTyping = function (on) {
     var now = Date.now();
     if (on && now - this.lastTypingSent < 2500) return;
-    this.lastTypingSent = on ? now : 0;
-    this.socket.send({ type: "typing", on: on, internal: this.noteMode });
+    // Only a signal that left counts: before the socket opens, the next keystroke tries again.
+    if (this.socket.send({ type: "typing", on: on, internal: this.noteMode })) {
+      this.lastTypingSent = on ? now : 0;
+    }
   };
 
   Chat.prototype.submit = function () {
