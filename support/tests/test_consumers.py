@@ -34,6 +34,17 @@ def _async_safety_on(monkeypatch):
     monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """Each scenario runs on a new event loop: give it a channel layer of its own (the
+    Redis layer keeps a receive lock bound to the loop that first used it)."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
 def on_own_loop(scenario):
     @functools.wraps(scenario)
     def test(*args, **kwargs):
