@@ -8,7 +8,15 @@ if _redis:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [_redis],
+                # redis-py 8 defaults socket_timeout to 5 s, shorter than channels_redis's
+                # blocking receive: idle sockets would drop every few seconds.
+                "hosts": [
+                    {
+                        "address": _redis,
+                        "socket_timeout": None,
+                        "max_connections": env.int("CHANNELS_REDIS_MAX_CONNECTIONS", default=1000),
+                    }
+                ],
                 "prefix": env.str("CHANNELS_PREFIX", default="fp-asgi"),
                 "capacity": 1000,
                 "expiry": 30,
