@@ -133,8 +133,7 @@ def test_only_staff_assign_and_only_to_staff():
 @pytest.mark.django_db(transaction=True)
 def test_two_conversations_at_once_cannot_both_take_the_last_free_slot():
     # Given one agent with one free slot and two conversations waiting
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks need PostgreSQL")
+    assert connection.vendor == "postgresql", "this race is proven on PostgreSQL's row locks"
     agent("Anna", cap=1)
     first, second = ask(), ask()
     Conversation.objects.update(assignee=None)  # both waiting
