@@ -33,8 +33,8 @@ from urllib.parse import urlsplit
 import httpx
 from transfer_storm import (
     LOOPBACK,
-    ROOT,
     Phase,
+    check_ledger,
     django_setup,
     headers_for,
     open_wallets,
@@ -77,22 +77,6 @@ def bench_plans() -> list[int]:
         )
         plan_ids.append(plan.pk)
     return plan_ids
-
-
-def check_ledger() -> tuple[int | None, str]:
-    """`manage.py check_ledger --seal-first`: no beat runs the sealer during a benchmark."""
-    import os
-    import subprocess
-
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "check_ledger", "--seal-first"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-        env=os.environ.copy(),
-    )
-    return done.returncode, (done.stdout + done.stderr).strip()
 
 
 def balances(user_ids: list[int]) -> dict[int, int]:
