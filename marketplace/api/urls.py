@@ -11,6 +11,7 @@ urlpatterns = [
     path("passes/receipts/", views.ReceiptsApi.as_view(), name="api-receipts"),
     path("passes/receipts/<int:purchase_id>/", views.ReceiptApi.as_view(), name="api-receipt"),
     path("passes/<int:pass_id>/", views.PassApi.as_view(), name="api-pass"),
+    path("sessions/grants/", views.SessionGrantApi.as_view(), name="api-session-grants"),
     path("orders/", views.OrdersApi.as_view(), name="api-orders"),
     path("orders/<int:order_id>/", views.OrderApi.as_view(), name="api-order"),
     path("orders/<int:order_id>/cancel/", views.OrderCancelApi.as_view(), name="api-order-cancel"),

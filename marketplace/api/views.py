@@ -20,6 +20,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from flexpass.errors import NotFound
 from flexpass.idempotency import idempotent
 from marketplace import selectors, services
 from marketplace.api.serializers import (
@@ -459,3 +460,47 @@ class OrderCancelApi(APIView):
         services.order_cancel(buyer=request.user, order_id=order_id)
         order = selectors.access_order(user=request.user, order_id=order_id)
         return Response(_order_data(order))
+
+
+class SessionGrantInput(serializers.Serializer):
+    plan_id = serializers.IntegerField()
+
+
+class SessionGrantOutput(serializers.Serializer):
+    grant = serializers.CharField(
+        help_text="Give it to the vendor; their server starts the session with it."
+    )
+    expires_at = serializers.DateTimeField(help_text="Unused after this, it is refused.")
+    plan_id = serializers.IntegerField()
+    service = serializers.CharField()
+    rate_paise = serializers.IntegerField()
+    unit = serializers.CharField()
+
+
+class SessionGrantApi(APIView):
+    @extend_schema(
+        operation_id="sessions_grant",
+        tags=["marketplace: sessions"],
+        summary="Consent to one metered session: a grant the vendor redeems to start it",
+        request=SessionGrantInput,
+        responses={201: SessionGrantOutput, 400: PROBLEM, 404: PROBLEM, 422: PROBLEM},
+    )
+    def post(self, request):
+        from marketplace.services import sessions
+
+        data = SessionGrantInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        plan = Plan.objects.select_related("service").filter(pk=data.validated_data["plan_id"])
+        plan = plan.first()
+        if plan is None:
+            raise NotFound("No such plan.")
+        grant, expires_at = sessions.session_grant_issue(user=request.user, plan=plan)
+        body = {
+            "grant": grant,
+            "expires_at": expires_at,
+            "plan_id": plan.pk,
+            "service": plan.service.slug,
+            "rate_paise": plan.metered_rate_paise,
+            "unit": plan.metered_unit,
+        }
+        return Response(SessionGrantOutput(body).data, status=status.HTTP_201_CREATED)

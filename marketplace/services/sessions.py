@@ -11,12 +11,27 @@ The charge is never above what was reserved (a session that outran its
 heartbeats is billed the reserved amount at most). At stop the reservations
 are settled in order (platform fee first, then vendor share) and the
 remainder returns to the user's available balance.
+
+Vendor-started sessions need the user's consent: a **session grant**. The user
+asks for one (`session_grant_issue`, POST /api/v1/sessions/grants/) and hands it
+to the vendor the way they hand over a pass token; the vendor's server redeems
+it (`session_start_by_vendor`, POST /api/v1/vendor/sessions/). A grant is
+stateless and signed (django.core.signing, salted): it names the user and one
+metered plan, is good for SESSION_GRANT_SECONDS, and starts at most one
+session: the session's token is derived from the grant's nonce, so the unique
+index on MeteredSession.token refuses a second session from the same grant even
+when two redemptions race.
 """
 
-from datetime import timedelta
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from flexpass.errors import Conflict, DomainError, NotFound
@@ -42,6 +57,32 @@ from wallet.services import (
 class SessionStopped(Conflict):
     code = "session_stopped"
     title = "Session already stopped"
+
+
+class GrantInvalid(DomainError):
+    status_code = 422
+    code = "session_grant_invalid"
+    title = "Invalid session grant"
+
+
+class GrantExpired(GrantInvalid):
+    code = "session_grant_expired"
+    title = "Session grant expired"
+
+
+class GrantUsed(Conflict):
+    code = "session_grant_used"
+    title = "Session grant already used"
+
+
+class PlanNotMetered(DomainError):
+    status_code = 422
+    code = "plan_not_metered"
+    title = "Not a metered plan on sale"
+
+
+GRANT_PREFIX = "fpsg_"
+_GRANT_SALT = "marketplace.session-grant"
 
 
 def cost_paise(*, rate_paise: int, unit: str, seconds: int, calls: int = 0) -> int:
@@ -124,12 +165,15 @@ def _event(session: MeteredSession, now, **extra) -> dict:
     }
 
 
-@money_transaction
-def session_start(*, user, plan: Plan, now=None) -> MeteredSession:
-    """Start a metered session on `plan`, reserving the first block (402 if unaffordable)."""
+def _check_metered(plan: Plan) -> None:
     if plan.kind != PlanKind.METERED or not plan.is_active or not plan.service.is_live:
-        raise DomainError("This plan is not a metered plan on sale.")
-    now = now or timezone.now()
+        raise PlanNotMetered("This plan is not a metered plan on sale.")
+
+
+def _start(*, user, plan: Plan, now, token: str | None = None) -> MeteredSession:
+    """Create the session and reserve its first block (caller's durable transaction)."""
+    _check_metered(plan)
+    fields = {"token": token} if token else {}
     session = MeteredSession.objects.create(
         user=user,
         plan=plan,
@@ -138,12 +182,79 @@ def session_start(*, user, plan: Plan, now=None) -> MeteredSession:
         unit=plan.metered_unit,
         started_at=now,
         last_heartbeat_at=now,
+        **fields,
     )
     if not _reserve_block(session, wallet_ensure(user=user)):
         raise InsufficientFunds("Your balance does not cover the first block of this session.")
     session.save(update_fields=["reservations", "reserved_paise"])
     broadcast_on_commit(user_group(user.pk), _event(session, now))
     return session
+
+
+@money_transaction
+def session_start(*, user, plan: Plan, now=None) -> MeteredSession:
+    """Start a metered session on `plan`, reserving the first block (402 if unaffordable)."""
+    return _start(user=user, plan=plan, now=now or timezone.now())
+
+
+def session_grant_issue(*, user, plan: Plan, now=None) -> tuple[str, datetime]:
+    """The user's consent for `plan`'s vendor to start one session: (grant, redeem by)."""
+    _check_metered(plan)
+    now = now or timezone.now()
+    payload = {"u": user.pk, "p": plan.pk, "n": secrets.token_urlsafe(12)}
+    grant = signing.dumps(payload, salt=_GRANT_SALT, compress=True)
+    return GRANT_PREFIX + grant, now + timedelta(seconds=settings.SESSION_GRANT_SECONDS)
+
+
+def _grant_read(grant: str) -> dict:
+    if not grant.startswith(GRANT_PREFIX):
+        raise GrantInvalid("Not a session grant.")
+    try:
+        return signing.loads(
+            grant.removeprefix(GRANT_PREFIX),
+            salt=_GRANT_SALT,
+            max_age=timedelta(seconds=settings.SESSION_GRANT_SECONDS),
+        )
+    except signing.SignatureExpired as exc:
+        raise GrantExpired("This session grant has expired; ask the user for a new one.") from exc
+    except signing.BadSignature as exc:
+        raise GrantInvalid("This session grant is not valid.") from exc
+
+
+def grant_session_token(nonce: str) -> str:
+    """The token of the one session a grant may start (keyed: not guessable from the grant)."""
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"{_GRANT_SALT}:{nonce}".encode(), hashlib.sha256
+    )
+    return "sg_" + digest.hexdigest()[:40]
+
+
+@money_transaction
+def session_start_by_vendor(*, vendor_id: int, grant: str, now=None) -> MeteredSession:
+    """Redeem a user's session grant: start their session, reserving the first block.
+
+    Refused (nothing changed) when the grant is not valid, names another vendor's plan
+    (reported as not valid: grants of other vendors are not revealed), has expired or
+    was already used, when the plan is no longer a metered plan on sale, or when the
+    user's balance does not cover the first block (402).
+    """
+    data = _grant_read(grant)
+    plan = Plan.objects.select_related("service").filter(pk=data["p"]).first()
+    if plan is None or plan.service.vendor_id != vendor_id:
+        raise GrantInvalid("This session grant is not valid.")
+    user = get_user_model().objects.filter(pk=data["u"], is_active=True).first()
+    if user is None:
+        raise GrantInvalid("This session grant is not valid.")
+    token = grant_session_token(data["n"])
+    if MeteredSession.objects.filter(token=token).exists():
+        raise GrantUsed("This session grant has already started a session.")
+    try:
+        with transaction.atomic():  # a racing redemption waits here on the token index
+            return _start(user=user, plan=plan, now=now or timezone.now(), token=token)
+    except IntegrityError as exc:
+        if "token" not in str(exc):
+            raise
+        raise GrantUsed("This session grant has already started a session.") from exc
 
 
 @money_transaction

@@ -67,3 +67,22 @@ class WebhookDeliveryOutput(serializers.Serializer):
     attempts = serializers.IntegerField()
     next_attempt_at = serializers.DateTimeField()
     delivered_at = serializers.DateTimeField(allow_null=True)
+
+
+class SessionStartInput(serializers.Serializer):
+    grant = serializers.CharField(
+        max_length=1000,
+        help_text="The session grant (fpsg_...) the user gave you: their consent to one session.",
+    )
+
+
+class SessionStartOutput(serializers.Serializer):
+    session_id = serializers.IntegerField()
+    token = serializers.CharField(help_text="Use it for heartbeat/ and stop/.")
+    status = serializers.CharField()
+    plan_id = serializers.IntegerField()
+    rate_paise = serializers.IntegerField()
+    unit = serializers.CharField()
+    reserved_paise = serializers.IntegerField()
+    cost_paise = serializers.IntegerField()
+    started_at = serializers.DateTimeField()

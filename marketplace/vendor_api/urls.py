@@ -19,6 +19,7 @@ urlpatterns = [
         views.WebhookReplayView.as_view(),
         name="replay-one",
     ),
+    path("sessions/", views.SessionStartView.as_view(), name="session-start"),
     path("sessions/<str:token>/heartbeat/", views.SessionHeartbeatView.as_view(), name="heartbeat"),
     path("sessions/<str:token>/stop/", views.SessionStopView.as_view(), name="session-stop"),
 ]

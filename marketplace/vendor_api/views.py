@@ -5,18 +5,21 @@ Views parse input, call one service, serialise. Errors are problem details.
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from flexpass.errors import DomainError, NotFound
+from flexpass.idempotency import idempotent
 from marketplace.models import Plan, WebhookDelivery
 from marketplace.services import keys, usage, webhooks
 from marketplace.vendor_api.auth import HasVendorKey, VendorApiKeyAuthentication
 from marketplace.vendor_api.serializers import (
     AccessCheckInput,
     AccessCheckOutput,
+    SessionStartInput,
+    SessionStartOutput,
     TestPassInput,
     UsageBatchInput,
     UsageEventInput,
@@ -178,6 +181,64 @@ class WebhookReplayView(VendorApiView):
     def post(self, request, delivery_id: int | None = None):
         count = webhooks.webhook_replay(vendor=request.auth.vendor, delivery_id=delivery_id)
         return Response({"replayed": count}, status=status.HTTP_202_ACCEPTED)
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    name="Idempotency-Key",
+    location=OpenApiParameter.HEADER,
+    type=str,
+    required=True,
+    description="A unique key per start, at most 255 characters. Retrying with the same key "
+    "replays the first response (`Idempotent-Replayed: true`); the same key with a different "
+    "body is 422, while the first request still runs 409.",
+)
+PROBLEM = OpenApiResponse(description="Problem details (RFC 9457).")
+
+
+class SessionStartView(VendorApiView):
+    @extend_schema(
+        request=SessionStartInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: SessionStartOutput,
+            400: PROBLEM,
+            402: OpenApiResponse(description="The user's balance does not cover the first block."),
+            403: OpenApiResponse(description="Not a live key: sessions move money."),
+            409: OpenApiResponse(description="The grant already started a session."),
+            422: OpenApiResponse(
+                description="Grant not valid (or another vendor's), expired, or the plan is "
+                "not a metered plan on sale."
+            ),
+        },
+        summary="Start a metered session with the user's session grant (reserves the first block)",
+    )
+    @idempotent
+    def post(self, request):
+        from marketplace.services import sessions
+
+        if request.auth.mode != "live":
+            raise keys.KeyForbidden("Metered sessions move money: use a live key.")
+        s = SessionStartInput(data=request.data)
+        s.is_valid(raise_exception=True)
+        session = sessions.session_start_by_vendor(
+            vendor_id=request.auth.vendor_id, grant=s.validated_data["grant"]
+        )
+        return Response(
+            SessionStartOutput(
+                {
+                    "session_id": session.pk,
+                    "token": session.token,
+                    "status": session.status,
+                    "plan_id": session.plan_id,
+                    "rate_paise": session.rate_paise,
+                    "unit": session.unit,
+                    "reserved_paise": session.reserved_paise,
+                    "cost_paise": 0,
+                    "started_at": session.started_at,
+                }
+            ).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class SessionActionInput(serializers.Serializer):

@@ -49,6 +49,8 @@ SESSION_BLOCK_SECONDS = env.int("SESSION_BLOCK_SECONDS", default=300)
 SESSION_BLOCK_CALLS = env.int("SESSION_BLOCK_CALLS", default=100)
 SESSION_HEARTBEAT_TIMEOUT_SECONDS = env.int("SESSION_HEARTBEAT_TIMEOUT_SECONDS", default=120)
 SESSION_LOW_BALANCE_MINUTES = env.int("SESSION_LOW_BALANCE_MINUTES", default=10)
+# How long a user's session grant (consent for a vendor to start one session) is valid.
+SESSION_GRANT_SECONDS = env.int("SESSION_GRANT_SECONDS", default=900)
 CELERY_BEAT_SCHEDULE.update(
     {
         "vendor-sessions-close-stale": {
