@@ -5,12 +5,13 @@ Correctness never waits for these: `Pass.objects.usable()` and
 status catch up, and is safe to run twice and late.
 """
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from flexpass.realtime import broadcast_on_commit, user_group
 from marketplace.models import (
@@ -19,24 +20,90 @@ from marketplace.models import (
     PassNotificationKind,
     PassStatus,
     PlanKind,
+    Service,
 )
+from marketplace.services.usage import access_cache_drop_many_on_commit
+from marketplace.services.webhooks import webhook_events_record
 from support.services import notify
+
+EXPIRE_BATCH = 1000
+
+
+def _expire_overdue(*, now, owner_id: int | None, limit: int) -> int:
+    """Expire up to `limit` overdue passes and write one pass.expired event each.
+
+    One UPDATE .. RETURNING: a pass is in the returned rows only for the statement
+    that moved it from active to expired. A concurrent run (the job and a lazy read,
+    two jobs) waits on the row lock, re-checks `status = 'active'` on the committed
+    row and skips it, so every pass yields exactly one event, written in the same
+    transaction as its status change.
+    """
+    table = Pass._meta.db_table
+    where = "status = %s AND expires_at <= %s"
+    params: list = [PassStatus.ACTIVE, now]
+    if owner_id is not None:
+        where += " AND owner_id = %s"
+        params.append(owner_id)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET status = %s, updated_at = %s "
+                f"WHERE id IN (SELECT id FROM {table} WHERE {where} ORDER BY id LIMIT %s) "
+                f"AND status = %s AND expires_at <= %s "
+                f"RETURNING id, token, service_id, plan_id, purchase_id, owner_id, expires_at, "
+                f"is_test",
+                [PassStatus.EXPIRED, now, *params, limit, PassStatus.ACTIVE, now],
+            )
+            rows = cursor.fetchall()
+        if not rows:
+            return 0
+        vendors = dict(
+            Service.objects.filter(pk__in={r[2] for r in rows}).values_list("pk", "vendor_id")
+        )
+        events = []
+        tokens = []
+        for pk, token, service_id, plan_id, purchase_id, _owner, expires_at, is_test in rows:
+            tokens.append(token)
+            if isinstance(expires_at, str):  # SQLite hands RETURNING values back raw (UTC)
+                expires_at = parse_datetime(expires_at).replace(tzinfo=UTC)
+            events.append(
+                (
+                    vendors[service_id],
+                    "pass.expired",
+                    {
+                        "pass_id": pk,
+                        "plan_id": plan_id,
+                        "service_id": service_id,
+                        "purchase_id": purchase_id,
+                        "expired_at": expires_at,
+                        "test": bool(is_test),
+                    },
+                )
+            )
+        webhook_events_record(events)
+        access_cache_drop_many_on_commit(tokens)
+    return len(rows)
 
 
 def passes_expire(*, now=None, owner_id: int | None = None) -> int:
     """Mark passes whose time is up as expired and spent usage passes as used up.
 
     Conditional UPDATEs (status still active), so a run racing with another or
-    with a refund's revocation changes nothing twice. `owner_id` limits it to
-    one person's passes (the lazy expiry done when their passes are read).
+    with a refund's revocation changes nothing twice; every expired pass gets
+    exactly one `pass.expired` webhook event, in the transaction that expired it.
+    `owner_id` limits it to one person's passes (the lazy expiry done when their
+    passes are read).
     """
     now = now or timezone.now()
-    expired = Pass.objects.overdue(now)
+    count = 0
+    while True:
+        done = _expire_overdue(now=now, owner_id=owner_id, limit=EXPIRE_BATCH)
+        count += done
+        if done < EXPIRE_BATCH:
+            break
     used_up = Pass.objects.filter(status=PassStatus.ACTIVE, units_left=0)
     if owner_id is not None:
-        expired = expired.filter(owner_id=owner_id)
         used_up = used_up.filter(owner_id=owner_id)
-    count = expired.update(status=PassStatus.EXPIRED, updated_at=now)
     count += used_up.update(status=PassStatus.USED_UP, updated_at=now)
     return count
 

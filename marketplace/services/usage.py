@@ -41,6 +41,12 @@ def access_cache_drop_on_commit(token: str) -> None:
     transaction.on_commit(lambda: cache.delete(_cache_key(token)))
 
 
+def access_cache_drop_many_on_commit(tokens: list[str]) -> None:
+    if tokens:
+        keys = [_cache_key(t) for t in tokens]
+        transaction.on_commit(lambda: cache.delete_many(keys))
+
+
 def _pass_snapshot(token: str) -> dict | None:
     key = _cache_key(token)
     snap = cache.get(key)

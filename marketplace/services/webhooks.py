@@ -91,28 +91,49 @@ def webhook_secret_rotate(*, endpoint: WebhookEndpoint) -> str:
 
 def webhook_event_record(*, vendor_id: int, event_type: str, data: dict) -> int:
     """Write the event to the outbox of every subscribed endpoint (caller's transaction)."""
-    assert event_type in EVENT_TYPES, event_type
-    endpoints = [
-        e
-        for e in WebhookEndpoint.objects.filter(vendor_id=vendor_id, is_active=True)
-        if not e.events or event_type in e.events
-    ]
-    if not endpoints:
+    return webhook_events_record([(vendor_id, event_type, data)])
+
+
+def webhook_events_record(events: list[tuple[int, str, dict]]) -> int:
+    """Many (vendor_id, event_type, data) events at once: one endpoint query, one INSERT.
+
+    Inside the caller's transaction, like webhook_event_record; delivery is asked for
+    once, after commit. Returns the number of outbox rows written.
+    """
+    if not events:
+        return 0
+    for _, event_type, _ in events:
+        assert event_type in EVENT_TYPES, event_type
+    by_vendor: dict[int, list[WebhookEndpoint]] = {}
+    for endpoint in WebhookEndpoint.objects.filter(
+        vendor_id__in={vendor_id for vendor_id, _, _ in events}, is_active=True
+    ):
+        by_vendor.setdefault(endpoint.vendor_id, []).append(endpoint)
+    if not by_vendor:
         return 0
     now = timezone.now()
-    rows = WebhookDelivery.objects.bulk_create(
-        [
+    rows = []
+    for vendor_id, event_type, data in events:
+        subscribed = [
+            e for e in by_vendor.get(vendor_id, ()) if not e.events or event_type in e.events
+        ]
+        if not subscribed:
+            continue
+        payload = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+        rows += [
             WebhookDelivery(
                 endpoint=endpoint,
                 event_id=f"evt_{uuid.uuid4().hex}",
                 event_type=event_type,
-                payload=json.loads(json.dumps(data, cls=DjangoJSONEncoder)),
+                payload=payload,
                 next_attempt_at=now,
                 created_at=now,
             )
-            for endpoint in endpoints
+            for endpoint in subscribed
         ]
-    )
+    if not rows:
+        return 0
+    rows = WebhookDelivery.objects.bulk_create(rows)
     ids = [row.pk for row in rows]
     transaction.on_commit(lambda: _deliver_later(ids), robust=True)
     return len(rows)
