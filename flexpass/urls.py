@@ -19,6 +19,7 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("", include("marketplace.urls")),  # /catalog/, /services/, /passes/, /orders/
     path("sessions/", include("marketplace.vendor_urls")),  # metered sessions: live cost, stop
+    path("vendor/", include("marketplace.console_urls")),  # the vendor console
     path("flash/", include("flashsale.urls")),
     path("", include("support.urls")),  # /support/..., /notifications/...
     path("api/v1/", include("flexpass.api_urls")),

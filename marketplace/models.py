@@ -621,6 +621,8 @@ class WebhookEndpoint(models.Model):
     secret = models.CharField(max_length=64)
     # During rotation deliveries are signed with both (several v1= in the header).
     previous_secret = models.CharField(max_length=64, blank=True)
+    # The previous secret stops signing at this moment (None: until the next rotation).
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 

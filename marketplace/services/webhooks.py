@@ -8,7 +8,9 @@ up anything a lost task left behind. A delivery POSTs JSON
 
     FlexPass-Signature: t=<unix seconds>,v1=<hex hmac>[,v1=<hex hmac of previous secret>]
 
-where v1 = HMAC-SHA256(secret, f"{t}.{raw body}"). See docs/webhooks.md.
+where v1 = HMAC-SHA256(secret, f"{t}.{raw body}"). After a rotation the previous
+secret signs too, for SECRET_OVERLAP, so receivers can switch without losing
+events. See docs/webhooks.md.
 """
 
 import hashlib
@@ -79,14 +81,50 @@ def webhook_endpoint_create(
     return endpoint, secret
 
 
-def webhook_secret_rotate(*, endpoint: WebhookEndpoint) -> str:
-    """New secret; the old one keeps signing (a second v1=) until the next rotation."""
+SECRET_OVERLAP = timedelta(hours=24)
+
+
+def webhook_endpoint_access(*, vendor: VendorProfile, endpoint_id: int) -> WebhookEndpoint:
+    """The vendor's own endpoint, or NotFound (another vendor's id looks like a missing one)."""
+    endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id, vendor=vendor).first()
+    if endpoint is None:
+        raise NotFound("No such webhook endpoint.")
+    return endpoint
+
+
+@transaction.atomic
+def webhook_secret_rotate(
+    *, endpoint: WebhookEndpoint, overlap: timedelta = SECRET_OVERLAP, now=None
+) -> str:
+    """A new secret, returned once. The old one keeps signing (a second v1=) for `overlap`.
+
+    The row is locked, so two rotations at once cannot both keep "the old" secret:
+    the second keeps the first one's new secret.
+    """
+    now = now or timezone.now()
+    current = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     secret = "whsec_" + secrets.token_hex(24)
-    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-        previous_secret=endpoint.secret, secret=secret
+    expires_at = now + overlap
+    WebhookEndpoint.objects.filter(pk=current.pk).update(
+        previous_secret=current.secret, secret=secret, previous_secret_expires_at=expires_at
     )
-    endpoint.previous_secret, endpoint.secret = endpoint.secret, secret
+    endpoint.previous_secret, endpoint.secret = current.secret, secret
+    endpoint.previous_secret_expires_at = expires_at
     return secret
+
+
+def webhook_endpoint_set_active(*, endpoint: WebhookEndpoint, active: bool) -> WebhookEndpoint:
+    """Pause or resume an endpoint: a paused one gets no new events (pending ones still go)."""
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=active)
+    endpoint.is_active = active
+    return endpoint
+
+
+def previous_secret_signs(endpoint: WebhookEndpoint, now=None) -> bool:
+    if not endpoint.previous_secret:
+        return False
+    expires_at = endpoint.previous_secret_expires_at
+    return expires_at is None or expires_at > (now or timezone.now())
 
 
 def webhook_event_record(*, vendor_id: int, event_type: str, data: dict) -> int:
@@ -152,7 +190,7 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 
 def signature_header(endpoint: WebhookEndpoint, timestamp: int, body: bytes) -> str:
     parts = [f"t={timestamp}", f"v1={sign(endpoint.secret, timestamp, body)}"]
-    if endpoint.previous_secret:
+    if previous_secret_signs(endpoint):
         parts.append(f"v1={sign(endpoint.previous_secret, timestamp, body)}")
     return ",".join(parts)
 

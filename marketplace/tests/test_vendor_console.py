@@ -1,114 +1,134 @@
-"""The vendor console: a key's secret is shown once, listed masked; revoke; endpoints; 404 for others."""
+"""The vendor console (/vendor/): who may see which page, the layout, the old address."""
 
 import pytest
+from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
-from marketplace.models import ApiKey
-from marketplace.tests.factories import VendorFactory
+from marketplace.tests.factories import ServiceFactory, VendorFactory, usage_plan
 
 pytestmark = pytest.mark.django_db
-URL = "/sessions/vendor/"
+
+PAGES = [
+    "/vendor/services/",
+    "/vendor/services/new/",
+    "/vendor/earnings/",
+    "/vendor/passes/",
+    "/vendor/webhooks/",
+    "/vendor/keys/",
+]
 
 
-def test_a_vendor_creates_a_key_sees_it_once_then_masked_and_revokes_it(client):
-    vendor = VendorFactory()
+@pytest.mark.parametrize("url", ["/vendor/", *PAGES])
+def test_anonymous_visitors_are_sent_to_log_in(client, url):
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"{reverse('account_login')}?next=")
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_customers_are_refused(client, url):
+    client.force_login(UserFactory())
+
+    assert client.get(url).status_code == 403
+
+
+def test_a_customer_opening_the_console_is_sent_to_the_application(client):
+    client.force_login(UserFactory())
+
+    response = client.get("/vendor/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/vendor/apply/"
+
+
+@pytest.mark.parametrize("url", ["/vendor/", *PAGES])
+def test_every_page_opens_for_a_vendor_with_the_console_nav(client, url):
+    vendor = VendorFactory(business_name="PixelForge")
     client.force_login(vendor.user)
 
-    created = client.post(URL, {"action": "key_create", "mode": "live", "name": "prod"})
-    key = ApiKey.objects.get()
-    listed = client.get(URL)
-    client.post(URL, {"action": "key_revoke", "key_id": key.pk})
+    response = client.get(url)
 
-    page = created.content.decode()
-    assert 'data-testid="secret-once"' in page
-    assert key.masked in listed.content.decode()
-    assert 'data-testid="secret-once"' not in listed.content.decode()
-    key.refresh_from_db()
-    assert key.revoked_at is not None
-
-
-def test_a_bad_endpoint_url_is_refused_on_the_page(client):
-    vendor = VendorFactory()
-    client.force_login(vendor.user)
-
-    response = client.post(URL, {"action": "endpoint_create", "url": "javascript:alert(1)"})
-
+    page = response.content.decode()
     assert response.status_code == 200
-    assert vendor.webhook_endpoints.count() == 0
+    assert 'data-testid="console-nav"' in page
+    for label in ("Overview", "Services &amp; plans", "Earnings", "Passes &amp; usage"):
+        assert label in page
+    assert f'href="{reverse("support:inbox")}"' in page
+    assert "PixelForge" in page
 
 
-def test_a_customer_applies_and_staff_approval_makes_them_a_vendor(client):
-    from marketplace.models import VendorApplication
-    from marketplace.services.vendor_applications import vendor_application_decide
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/vendor/services/{service}/",
+        "/vendor/services/{service}/plans/new/",
+        "/vendor/plans/{plan}/",
+    ],
+)
+def test_another_vendors_service_or_plan_is_not_found(client, url):
+    plan = usage_plan()  # someone else's
+    client.force_login(VendorFactory().user)
 
-    user = UserFactory()
-    client.force_login(user)
-    client.post(URL, {"action": "apply", "business_name": "Acme AI", "payout_details": "acme@upi"})
-    again = client.post(
-        URL, {"action": "apply", "business_name": "Acme AI", "payout_details": "acme@upi"}
-    )
-    assert VendorApplication.objects.count() == 1
-    assert "already have an application" in again.content.decode()
+    response = client.get(url.format(service=plan.service_id, plan=plan.pk))
 
-    vendor_application_decide(
-        application_id=VendorApplication.objects.get().pk,
-        approve=True,
-        acting_user=UserFactory(is_staff=True),
-    )
-
-    user.refresh_from_db()
-    assert (user.role, user.vendor_profile.business_name) == ("vendor", "Acme AI")
-    assert 'data-testid="secret-once"' not in client.get(URL).content.decode()
-    assert "API keys" in client.get(URL).content.decode()
+    assert response.status_code == 404
 
 
-def test_a_rejected_application_makes_no_vendor(client):
-    from marketplace.models import VendorApplication
-    from marketplace.services.vendor_applications import vendor_application_decide
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/vendor/services/{service}/status/",
+        "/vendor/plans/{plan}/active/",
+    ],
+)
+def test_another_vendors_rows_cannot_be_paused(client, url):
+    plan = usage_plan()
+    client.force_login(VendorFactory().user)
 
-    user = UserFactory()
-    client.force_login(user)
-    client.post(URL, {"action": "apply", "business_name": "X", "payout_details": "x@upi"})
-
-    vendor_application_decide(
-        application_id=VendorApplication.objects.get().pk,
-        approve=False,
-        acting_user=UserFactory(is_staff=True),
+    response = client.post(
+        url.format(service=plan.service_id, plan=plan.pk), {"status": "paused", "active": "0"}
     )
 
-    user.refresh_from_db()
-    assert user.role == "customer"
-    assert not hasattr(user, "vendor_profile")
+    assert response.status_code == 404
+    plan.refresh_from_db()
+    plan.service.refresh_from_db()
+    assert (plan.is_active, plan.service.status) == (True, "live")
 
 
-def test_a_vendor_mints_a_test_pass_for_its_own_plan_only(client):
-    from marketplace.models import Pass
-    from marketplace.tests.factories import usage_plan
+def test_the_old_console_address_redirects_to_the_new_one(client):
+    client.force_login(VendorFactory().user)
 
+    response = client.get("/sessions/vendor/")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/vendor/"
+
+
+def test_the_vendor_nav_link_points_at_the_console_for_vendors_only(client):
     vendor = VendorFactory()
-    own, foreign = usage_plan(service__vendor=vendor), usage_plan()
+    customer = UserFactory()
+
     client.force_login(vendor.user)
+    as_vendor = client.get("/catalog/").content.decode()
+    client.force_login(customer)
+    as_customer = client.get("/catalog/").content.decode()
 
-    client.post(URL, {"action": "test_pass_mint", "plan_id": own.pk})
-    refused = client.post(URL, {"action": "test_pass_mint", "plan_id": foreign.pk})
-
-    assert refused.status_code == 404
-    p = Pass.objects.get()
-    assert (p.plan, p.is_test, p.purchase_id, p.owner) == (own, True, None, vendor.user)
+    assert 'href="/vendor/" data-testid="nav-vendor"' in as_vendor
+    assert 'data-testid="nav-vendor"' not in as_customer
 
 
-def test_a_vendors_passes_page_shows_its_test_pass_without_a_receipt(client):
-    from django.urls import reverse
+def test_the_overview_shows_counts_and_a_getting_started_card_when_empty(client):
+    empty = VendorFactory()
+    busy = VendorFactory()
+    ServiceFactory(vendor=busy, status="live")
+    ServiceFactory(vendor=busy, status="paused")
 
-    from marketplace.services import keys
-    from marketplace.tests.factories import usage_plan
+    client.force_login(empty.user)
+    first = client.get("/vendor/").content.decode()
+    client.force_login(busy.user)
+    second = client.get("/vendor/").content.decode()
 
-    vendor = VendorFactory()
-    keys.test_pass_mint(vendor=vendor, plan=usage_plan(service__vendor=vendor))
-    client.force_login(vendor.user)
-
-    page = client.get(reverse("marketplace:passes"))
-
-    assert page.status_code == 200
-    assert page.content.decode().count('data-testid="pass-card"') == 1
-    assert 'data-testid="receipt-link"' not in page.content.decode()
+    assert 'data-testid="getting-started"' in first
+    assert 'data-testid="getting-started"' not in second
+    assert 'data-testid="live-services">1<' in second
