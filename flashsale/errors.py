@@ -49,6 +49,11 @@ class OrderNotFound(NotFound):
     title = "Order not found"
 
 
+class PaymentNotFound(NotFound):
+    code = "payment_not_found"
+    title = "Payment not found"
+
+
 class HoldExpired(DomainError):
     status_code = 410
     code = "hold_expired"

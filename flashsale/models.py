@@ -324,6 +324,10 @@ class FlashOrder(models.Model):
         on_delete=models.PROTECT,
         related_name="flash_order",
     )
+    # Mixed payment: the payment whose wallet part and card part paid this order.
+    payment = models.OneToOneField(
+        "FlashPayment", null=True, blank=True, on_delete=models.PROTECT, related_name="order"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -341,6 +345,91 @@ class FlashOrder(models.Model):
     @property
     def number(self) -> str:
         return f"FS-{self.pk:06d}"
+
+
+class FlashPayment(models.Model):
+    """A hold paid partly from the wallet (reserved) and partly by UPI/card (a top-up).
+
+    Driven by the marketplace's mixed-payment state machine
+    (marketplace.services.orders, flow FLASH_FLOW in flashsale/services/payments.py):
+    created -> funds_reserved -> payment_pending -> paid -> fulfilled, or
+    payment_failed / cancelled / expired, every step a FlashPaymentTransition.
+    Its payment window ends when the hold expires (`expires_at` is the
+    hold's). Fulfilling it confirms the hold exactly like a wallet checkout.
+    At most one open payment per hold; a failed one may be followed by another.
+    """
+
+    hold = models.ForeignKey(Hold, on_delete=models.PROTECT, related_name="payments")
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="flash_payments"
+    )
+    price_paise = models.BigIntegerField()
+    wallet_part_paise = models.BigIntegerField(default=0)
+    gateway_part_paise = models.BigIntegerField(default=0)
+    # What the gateway is asked for: the gateway part, raised to the smallest top-up.
+    gateway_charge_paise = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=16, blank=True, db_index=True)  # OrderStatus values
+    reservation = models.OneToOneField(
+        "wallet.Reservation", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    topup = models.OneToOneField(
+        "billing.TopUp", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=255)
+    failure_reason = models.CharField(max_length=200, blank=True)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["buyer", "idempotency_key"], name="flash_payment_key_per_buyer"
+            ),
+            models.UniqueConstraint(
+                fields=["hold"],
+                condition=Q(
+                    status__in=["", "created", "funds_reserved", "payment_pending", "paid"]
+                ),
+                name="flash_payment_one_open_per_hold",
+            ),
+            models.CheckConstraint(
+                condition=Q(price_paise__gt=0)
+                & Q(wallet_part_paise__gte=0)
+                & Q(gateway_part_paise__gt=0)
+                & Q(price_paise=F("wallet_part_paise") + F("gateway_part_paise")),
+                name="flash_payment_parts_add_up",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payment {self.number} ({self.status})"
+
+    @property
+    def number(self) -> str:
+        return f"FP-{self.pk:06d}"
+
+
+class FlashPaymentTransition(models.Model):
+    """One step of a flash payment's state machine, in the order it happened."""
+
+    payment = models.ForeignKey(FlashPayment, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=16, blank=True)  # "" for the first step
+    to_status = models.CharField(max_length=16)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payment", "to_status"], name="flash_payment_state_entered_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id}: {self.from_status or '-'} -> {self.to_status}"
 
 
 class PurchaseAllowance(models.Model):

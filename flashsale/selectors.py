@@ -13,11 +13,18 @@ from django.db.models import Count, Prefetch, Q, Sum
 from django.db.models.functions import Coalesce, TruncMinute
 from django.utils import timezone
 
-from flashsale.errors import HoldNotFound, ItemNotFound, OrderNotFound, SaleNotFound
+from flashsale.errors import (
+    HoldNotFound,
+    ItemNotFound,
+    OrderNotFound,
+    PaymentNotFound,
+    SaleNotFound,
+)
 from flashsale.models import (
     CounterName,
     EventKind,
     FlashOrder,
+    FlashPayment,
     FlashSale,
     Hold,
     InventoryEvent,
@@ -148,13 +155,41 @@ def user_holds(*, user, limit: int = 50) -> list[Hold]:
 
 def order_access(*, user, order_id: int) -> FlashOrder:
     order = (
-        FlashOrder.objects.select_related(*item_related("item__"), "hold", "entry")
+        FlashOrder.objects.select_related(*item_related("item__"), "hold", "entry", "payment")
         .filter(pk=order_id, user=user)
         .first()
     )
     if order is None:
         raise OrderNotFound(f"You have no order #{order_id}.")
     return order
+
+
+def payment_access(*, user, payment_id) -> FlashPayment:
+    """The user's own mixed payment (someone else's is not found)."""
+    try:
+        payment_id = int(payment_id)
+    except (TypeError, ValueError):
+        raise PaymentNotFound("No such payment.") from None
+    payment = (
+        FlashPayment.objects.select_related("topup", *item_related("hold__item__"), "order")
+        .filter(pk=payment_id, buyer=user)
+        .first()
+    )
+    if payment is None:
+        raise PaymentNotFound("No such payment.")
+    return payment
+
+
+def hold_open_payment(*, hold: Hold) -> FlashPayment | None:
+    """The hold's mixed payment still waiting for its card part, if any."""
+    from marketplace.models import ORDER_OPEN_STATES
+
+    return (
+        FlashPayment.objects.select_related("topup")
+        .filter(hold=hold, status__in=ORDER_OPEN_STATES)
+        .order_by("-pk")
+        .first()
+    )
 
 
 def user_waitlist_positions(*, user, item_ids) -> dict[int, int]:

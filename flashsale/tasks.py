@@ -9,8 +9,10 @@ def holds_expire() -> int:
     """Return the units of holds whose time ran out. Safe to run twice and late.
 
     Correctness never waits for this job (stock reads and takes expire lazily);
-    it keeps the bookkeeping and the waitlist moving when nobody is looking.
+    it keeps the bookkeeping and the waitlist moving when nobody is looking. Mixed
+    payments are synced first (fulfilled, failed or expired with their hold).
     """
+    services.payments_sync_due()  # card payments captured in time confirm their holds first
     count = services.holds_expire_overdue()
     job_record_run("flashsale-expire-holds")
     return count

@@ -7,6 +7,7 @@ services (sold out, throttled, expired...) become a toast (htmx) or a message
 
 import json
 import uuid
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,13 +17,15 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from flashsale import selectors, services
 from flashsale.errors import HoldExpired
-from flashsale.models import HoldStatus
+from flashsale.models import FlashPayment, HoldStatus
 from flashsale.throttle import client_ip
-from flexpass.errors import DomainError
+from flexpass.errors import DomainError, NotFound
+from marketplace.models import ORDER_OPEN_STATES, OrderStatus
 from wallet.selectors import wallet_balances
 
 
@@ -135,17 +138,36 @@ def _hold_context(request, hold, error: str = "") -> dict:
     now = timezone.now()
     amount = hold.item.sale_price_paise * hold.quantity
     balance = wallet_balances(user_id=request.user.pk).available_paise
+    short = max(0, amount - balance)
+    open_payment = selectors.hold_open_payment(hold=hold) if hold.status == "active" else None
     return {
         "hold": hold,
         "item": hold.item,
         "amount_paise": amount,
         "balance_paise": balance,
-        "short_paise": max(0, amount - balance),
+        "short_paise": short,
+        # Mixed payment: what the wallet pays (reserved) and what goes by UPI/card.
+        "wallet_part_paise": amount - short,
+        "gateway_charge_paise": max(short, settings.TOPUP_MIN_PAISE) if short else 0,
+        "pay_key": uuid.uuid4().hex,
+        "open_payment": open_payment,
+        "open_payment_checkout_url": _checkout_url(open_payment) if open_payment else "",
         "is_open": hold.is_open(now),
         "error": error,
         "hold_seconds_total": max(1, int((hold.expires_at - hold.created_at).total_seconds())),
         "topup_url": _url_or_none("billing:topup_start"),
     }
+
+
+def _checkout_url(payment: FlashPayment) -> str:
+    """The gateway's payment page for the payment's top-up, coming back to our return page."""
+    from billing.gateways import gateway_named
+
+    if payment.topup is None or not payment.topup.gateway_order_id:
+        return ""
+    base = gateway_named(payment.topup.gateway).checkout_url(payment.topup.gateway_order_id)
+    callback = reverse("flashsale:payment_return", args=[payment.pk])
+    return f"{base}?{urlencode({'callback_url': callback})}"
 
 
 def _url_or_none(name: str) -> str | None:
@@ -195,6 +217,108 @@ def hold_checkout(request, hold_id: int):
 
 @login_required
 @require_POST
+def hold_pay_mixed(request, hold_id: int):
+    """Pay what the wallet has and the rest by UPI/card: open the payment, go to checkout."""
+    try:
+        expected = int(request.POST.get("expected_amount_paise", ""))
+    except ValueError:
+        expected = None
+    try:
+        payment = services.hold_pay_mixed(
+            user=request.user,
+            hold_id=hold_id,
+            idempotency_key=request.POST.get("idempotency_key", "") or uuid.uuid4().hex,
+            expected_amount_paise=expected,
+        )
+    except DomainError as exc:
+        try:
+            selectors.hold_access(user=request.user, hold_id=hold_id)
+        except DomainError:
+            return _refused(request, exc, reverse("flashsale:storefront"))
+        messages.error(request, str(exc))
+        return _go(request, reverse("flashsale:hold", args=[hold_id]))
+    if payment.status != OrderStatus.PAYMENT_PENDING:
+        return _go(request, reverse("flashsale:payment", args=[payment.pk]))
+    return _go(request, _checkout_url(payment) or reverse("flashsale:payment", args=[payment.pk]))
+
+
+@login_required
+@require_GET
+def payment_detail(request, payment_id: int):
+    """A mixed payment's status and steps; htmx polls the status card while it is open."""
+    try:
+        payment = selectors.payment_access(user=request.user, payment_id=payment_id)
+        if payment.status in ORDER_OPEN_STATES:
+            services.payment_sync(payment_id=payment.pk)
+            payment = selectors.payment_access(user=request.user, payment_id=payment_id)
+    except DomainError:
+        return render(request, "404.html", status=404)
+    order = getattr(payment, "order", None) if payment.status == OrderStatus.FULFILLED else None
+    if order is not None:
+        if request.htmx:
+            return _go(request, reverse("flashsale:order", args=[order.pk]))
+        return redirect("flashsale:order", order_id=order.pk)
+    context = {
+        "payment": payment,
+        "hold": payment.hold,
+        "item": payment.hold.item,
+        "open": payment.status in ORDER_OPEN_STATES,
+        "checkout_url": _checkout_url(payment),
+        "steps": list(payment.transitions.all()),
+        "balance_paise": wallet_balances(user_id=request.user.pk).available_paise,
+    }
+    template = "flashsale/payment.html#status" if request.htmx else "flashsale/payment.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@csrf_exempt  # the gateway's callback may POST from its own site; billing checks the signature
+@require_http_methods(["GET", "POST"])
+def payment_return(request, payment_id: int):
+    """Back from checkout: billing verifies the signed payment, the payment syncs, then PRG."""
+    params = request.POST if request.method == "POST" else request.GET
+    payment = FlashPayment.objects.select_related("buyer").filter(pk=payment_id).first()
+    if payment is None or (request.user.is_authenticated and request.user.pk != payment.buyer_id):
+        return render(request, "404.html", status=404)
+    try:
+        payment = services.payment_note_return(
+            user=payment.buyer,
+            payment_id=payment.pk,
+            gateway_order_id=params.get("razorpay_order_id", ""),
+            payment_ref=params.get("razorpay_payment_id", ""),
+            signature=params.get("razorpay_signature", ""),
+        )
+    except NotFound:
+        return render(request, "404.html", status=404)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        if payment.status == OrderStatus.FULFILLED:
+            messages.success(request, "Payment received. The item is yours.")
+            return redirect("flashsale:order", order_id=payment.order.pk)
+        if params.get("error[reason]") == "payment_cancelled":
+            messages.warning(request, "You cancelled the card payment. Nothing was charged.")
+        elif params.get("error[description]"):
+            messages.error(request, params["error[description]"][:200])
+    return redirect("flashsale:payment", payment_id=payment.pk)
+
+
+@login_required
+@require_POST
+def payment_cancel(request, payment_id: int):
+    try:
+        payment = services.payment_cancel(user=request.user, payment_id=payment_id)
+    except DomainError as exc:
+        return _refused(request, exc, reverse("flashsale:payment", args=[payment_id]))
+    if payment.status == OrderStatus.CANCELLED:
+        messages.success(request, "Card payment cancelled. The held wallet money is back.")
+        return _go(request, reverse("flashsale:hold", args=[payment.hold_id]))
+    return _go(request, reverse("flashsale:payment", args=[payment.pk]))
+
+
+@login_required
+@require_POST
 def hold_release(request, hold_id: int):
     try:
         hold = services.hold_release(user=request.user, hold_id=hold_id)
@@ -220,6 +344,7 @@ def order_detail(request, order_id: int):
         {
             "order": order,
             "item": order.item,
+            "payment": order.payment,
             "balance_paise": wallet_balances(user_id=request.user.pk).available_paise,
             "wallet_url": _url_or_none("wallet:home"),
             "passes_url": _url_or_none("marketplace:passes") if order.purchase_id else None,

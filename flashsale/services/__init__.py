@@ -9,6 +9,13 @@ from flashsale.services.holds import (
     hold_void,
     holds_expire_overdue,
 )
+from flashsale.services.payments import (
+    hold_pay_mixed,
+    payment_cancel,
+    payment_note_return,
+    payment_sync,
+    payments_sync_due,
+)
 from flashsale.services.stock import counter_bump, item_create, item_restock
 from flashsale.services.waitlist import waitlist_join, waitlist_leave, waitlist_offer
 
@@ -17,11 +24,16 @@ __all__ = [
     "hold_checkout",
     "hold_create",
     "hold_expire",
+    "hold_pay_mixed",
     "hold_release",
     "hold_void",
     "holds_expire_overdue",
     "item_create",
     "item_restock",
+    "payment_cancel",
+    "payment_note_return",
+    "payment_sync",
+    "payments_sync_due",
     "platform_fee",
     "waitlist_join",
     "waitlist_leave",

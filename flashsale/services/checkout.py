@@ -59,11 +59,28 @@ def _checkout(*, user, hold_id: int, now) -> tuple[FlashOrder, bool]:
     hold = Hold.objects.select_related(*item_related("item__")).filter(pk=hold_id).first()
     if hold is None or hold.user_id != user.pk:
         raise HoldNotFound(f"You have no hold #{hold_id}.")
+    order = hold_confirm_and_pay(user=user, hold=hold, paid_at=now, now=now)
+    if order is None:
+        return _already_resolved(hold, now), False
+    return order, True
+
+
+def hold_confirm_and_pay(*, user, hold: Hold, paid_at, now, payment=None) -> FlashOrder | None:
+    """Flip the hold `active -> confirmed` and pay its price from the available balance.
+
+    The hold is confirmed only if it is still active (nobody expired, released
+    or confirmed it) and it had not run out at `paid_at`: now for a wallet
+    checkout, the moment the gateway part was captured for a mixed payment
+    (`payment`). The flip is one conditional UPDATE on the hold row, the same
+    row the expiry job flips, so exactly one of them wins. Returns the order,
+    or None when the flip found nothing to confirm (nothing was written).
+    The caller holds a money_transaction.
+    """
     confirmed = Hold.objects.filter(
-        pk=hold_id, status=HoldStatus.ACTIVE, expires_at__gt=now
+        pk=hold.pk, status=HoldStatus.ACTIVE, expires_at__gt=paid_at
     ).update(status=HoldStatus.CONFIRMED, resolved_at=now)
     if not confirmed:
-        return _already_resolved(hold, now), False
+        return None
 
     item: SaleItem = hold.item
     amount = item.sale_price_paise * hold.quantity
@@ -82,17 +99,17 @@ def _checkout(*, user, hold_id: int, now) -> tuple[FlashOrder, bool]:
         fee_paise=fee,
         entry=entry,
         purchase=purchase,
+        payment=payment,
         created_at=now,
     )
+    metadata = {"user": user.pk, "order": order.pk, "amount_paise": amount}
+    if payment is not None:
+        metadata["payment"] = payment.pk
     event_append(
-        item_id=item.pk,
-        kind=EventKind.SALE_CONFIRMED,
-        delta=0,
-        hold=hold,
-        metadata={"user": user.pk, "order": order.pk, "amount_paise": amount},
+        item_id=item.pk, kind=EventKind.SALE_CONFIRMED, delta=0, hold=hold, metadata=metadata
     )
     live.stock_changed(item_id=item.pk, sale_id=item.sale_id)
-    return order, True
+    return order
 
 
 def _already_resolved(hold: Hold, now) -> FlashOrder:

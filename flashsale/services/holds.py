@@ -12,8 +12,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection
+from django.db.models import F
 from django.utils import timezone
 
+from billing.models import TopUpStatus
 from flashsale import live, throttle
 from flashsale.errors import (
     HoldClosed,
@@ -29,6 +31,7 @@ from flashsale.errors import (
 from flashsale.models import (
     CounterName,
     EventKind,
+    FlashPayment,
     FlashSale,
     Hold,
     HoldStatus,
@@ -48,6 +51,7 @@ from flashsale.services.stock import (
 )
 from flashsale.services.waitlist import waitlist_offer
 from flexpass.errors import DomainError
+from marketplace.models import OrderStatus
 from wallet.services import money_transaction
 
 logger = logging.getLogger(__name__)
@@ -333,11 +337,21 @@ def hold_expire(*, hold_id: int, now=None) -> bool:
     hold = Hold.objects.select_related(*item_related("item__")).filter(pk=hold_id).first()
     if hold is None:
         return False
-    flipped = Hold.objects.filter(pk=hold_id, status=HoldStatus.ACTIVE, expires_at__lte=now).update(
-        status=HoldStatus.EXPIRED, resolved_at=now
+    # A card payment captured before the hold ran out wins the unit (see
+    # services/payments.py): its hold is left for the payment to confirm.
+    captured_in_time = FlashPayment.objects.filter(
+        hold_id=hold_id,
+        status=OrderStatus.PAYMENT_PENDING,
+        topup__status=TopUpStatus.CAPTURED,
+        topup__captured_at__lt=F("hold__expires_at"),
+    ).values("hold_id")
+    flipped = (
+        Hold.objects.filter(pk=hold_id, status=HoldStatus.ACTIVE, expires_at__lte=now)
+        .exclude(pk__in=captured_in_time)
+        .update(status=HoldStatus.EXPIRED, resolved_at=now)
     )
     if not flipped:
-        return False  # confirmed, released or already expired by someone else
+        return False  # confirmed, released, expired by someone else, or paid in time
     _units_return(hold=hold, item=hold.item, kind=EventKind.HOLD_EXPIRED, now=now)
     return True
 
@@ -363,6 +377,9 @@ def holds_expire_overdue(
     )
     if not ids:
         return 0
+    from flashsale.services.payments import payments_sync_captured
+
+    payments_sync_captured(hold_ids=ids, now=now)  # paid in time: confirmed, not expired
     with live.batched():
         return sum(hold_expire(hold_id=pk, now=now) for pk in ids)
 
@@ -384,12 +401,16 @@ def hold_release(*, user, hold_id: int, acting_user=None, reason: str = "", now=
     """
     now = now or timezone.now()
     try:
-        return _hold_release(
+        hold = _hold_release(
             user=user, hold_id=hold_id, acting_user=acting_user, reason=reason, now=now
         )
     except HoldExpired:
         hold_expire(hold_id=hold_id, now=now)
         raise
+    from flashsale.services.payments import payments_close_for_hold
+
+    payments_close_for_hold(hold_id=hold.pk)  # a card payment still open gives its wallet part back
+    return hold
 
 
 @money_transaction

@@ -35,3 +35,14 @@ def get_item(mapping, key):
 def uuid_token() -> str:
     """A fresh token per rendered form: a double submit of the same form holds once."""
     return uuid.uuid4().hex
+
+
+@register.filter
+def payment_status(value: str) -> str:
+    """A mixed payment's state (the marketplace's order states) as people read it."""
+    from marketplace.models import OrderStatus
+
+    try:
+        return OrderStatus(value).label
+    except ValueError:
+        return value

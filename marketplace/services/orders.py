@@ -16,10 +16,18 @@ buyer comes back from checkout, when a page or the API asks, and in the
 periodic job (orders_sync_due). Fulfilment then releases the reserved part and
 buys the pass from the available balance through purchase_record, all in one
 transaction, so rewards and receipts happen exactly once per order.
+
+The same machine pays for other things: an OrderFlow names the table (any
+model with the Order's payment fields and a `transitions` relation) and what
+"fulfil" means. MARKETPLACE buys a plan; flashsale's FLASH_FLOW confirms a
+hold (flashsale/services/payments.py). Everything else - the steps, the
+reservation, the top-up, the sync - is this module's, once.
 """
 
 import contextlib
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -41,7 +49,6 @@ from marketplace.models import (
     ORDER_OPEN_STATES,
     Order,
     OrderStatus,
-    OrderTransition,
     Plan,
 )
 from marketplace.services.purchases import clean_idempotency_key, plan_for_sale, purchase_record
@@ -71,6 +78,28 @@ FINAL_STATES = frozenset(s for s, targets in TRANSITIONS.items() if s and not ta
 RESERVATION_GRACE = timedelta(minutes=30)
 
 
+@dataclass(frozen=True)
+class OrderFlow:
+    """One kind of mixed-payment order: its table and what fulfilling it means.
+
+    `model` has the Order's payment fields (buyer, price and parts, status,
+    reservation, topup, idempotency_key, failure_reason, expires_at,
+    updated_at, `number`) and a `transitions` relation with from_status,
+    to_status, note and created_at. `fulfil(order)` runs in the order's
+    transaction (its row locked, the reservation already released, the
+    gateway money in the available balance) inside a savepoint: it pays from
+    the available balance and returns the note of the fulfilled step, or
+    raises a DomainError and the order is cancelled with the money kept in
+    the wallet. `key_prefix` scopes the top-up's idempotency key per table.
+    `on_cancelled(order)`, if given, runs after a paid order was cancelled.
+    """
+
+    model: type
+    fulfil: Callable
+    key_prefix: str
+    on_cancelled: Callable | None = None
+
+
 def order_transition(*, order: Order, to_status: str, note: str = "") -> Order:
     """Move `order` one step and record it. The caller holds a transaction.
 
@@ -86,24 +115,31 @@ def order_transition(*, order: Order, to_status: str, note: str = "") -> Order:
             to_status=to_status,
         )
     now = timezone.now()
-    moved = Order.objects.filter(pk=order.pk, status=from_status).update(
-        status=to_status, updated_at=now
+    moved = (
+        type(order)
+        ._default_manager.filter(pk=order.pk, status=from_status)
+        .update(status=to_status, updated_at=now)
     )
     if moved != 1:
         raise OrderClosed("This order changed meanwhile. Reload to see where it is.")
-    OrderTransition.objects.create(
-        order=order, from_status=from_status, to_status=to_status, note=note[:200], created_at=now
+    order.transitions.create(
+        from_status=from_status, to_status=to_status, note=note[:200], created_at=now
     )
     order.status, order.updated_at = to_status, now
     return order
 
 
-def _lock(order_id: int) -> Order:
+def _lock(order_id: int, flow: OrderFlow) -> Order:
     return (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("buyer", "topup", "plan")
+        flow.model._default_manager.select_for_update(of=("self",))
+        .select_related("buyer", "topup")
         .get(pk=order_id)
     )
+
+
+def _set_failure(order, reason: str) -> None:
+    type(order)._default_manager.filter(pk=order.pk).update(failure_reason=reason[:200])
+    order.failure_reason = reason[:200]
 
 
 def _release(order: Order, *, expired: bool = False) -> None:
@@ -138,40 +174,62 @@ def _order_open(*, buyer, plan: Plan, key: str, expected_price_paise: int | None
             "The price of this plan has changed. Check the new price and try again.",
             price_paise=price,
         )
+    now = timezone.now()
+    return order_open_split(
+        flow=MARKETPLACE,
+        buyer=buyer,
+        price_paise=price,
+        key=key,
+        expires_at=now + timedelta(minutes=settings.ORDER_PAYMENT_TIMEOUT_MINUTES),
+        fields={"plan": fresh, "service": fresh.service},
+        note=f"{fresh.service.name} · {fresh.name}",
+        now=now,
+    )
+
+
+def order_open_split(
+    *, flow: OrderFlow, buyer, price_paise: int, key: str, expires_at, fields: dict, note: str, now
+):
+    """Create an order of `flow` for `price_paise`, split it and hold the wallet part.
+
+    The caller holds a money_transaction and has checked what is bought and
+    its price. The wallet's available row is locked while the price is split,
+    so the split stays true: the wallet part (all it has) is reserved, the
+    rest is the gateway part, asked for as at least the smallest top-up.
+    Returns the order in funds_reserved; raises OrderNotNeeded when the
+    wallet covers the price.
+    """
     wallet = wallet_ensure(user=buyer)
-    # Hold the wallet's row while we split the price, so the split stays true.
     available = wallet_locks.accounts_for_update([wallet.available_id])[wallet.available_id]
-    if available.balance_paise >= price:
+    if available.balance_paise >= price_paise:
         raise OrderNotNeeded("Your wallet covers this purchase: pay from the wallet instead.")
     wallet_part = max(0, available.balance_paise)
-    gateway_part = price - wallet_part
-    now = timezone.now()
-    order = Order.objects.create(
+    gateway_part = price_paise - wallet_part
+    order = flow.model._default_manager.create(
         buyer=buyer,
-        plan=fresh,
-        service=fresh.service,
-        price_paise=price,
+        price_paise=price_paise,
         wallet_part_paise=wallet_part,
         gateway_part_paise=gateway_part,
         gateway_charge_paise=max(gateway_part, settings.TOPUP_MIN_PAISE),
         status="",
         idempotency_key=key,
-        expires_at=now + timedelta(minutes=settings.ORDER_PAYMENT_TIMEOUT_MINUTES),
+        expires_at=expires_at,
         created_at=now,
         updated_at=now,
+        **fields,
     )
-    order_transition(order=order, to_status=S.CREATED, note=f"{fresh.service.name} · {fresh.name}")
+    order_transition(order=order, to_status=S.CREATED, note=note)
     if wallet_part:
         wallet.available = available
         reservation = reservation_create(
             wallet=wallet,
             amount_paise=wallet_part,
             purpose="order",
-            idempotency_key=f"order:{order.pk}:reserve",
+            idempotency_key=f"{flow.key_prefix}:{order.pk}:reserve",
             expires_at=order.expires_at + RESERVATION_GRACE,
             memo=f"Held for order {order.number}",
         )
-        Order.objects.filter(pk=order.pk).update(reservation=reservation)
+        flow.model._default_manager.filter(pk=order.pk).update(reservation=reservation)
         order.reservation = reservation
         note = f"{format_rupees(wallet_part)} held from the wallet"
     else:
@@ -180,22 +238,38 @@ def _order_open(*, buyer, plan: Plan, key: str, expected_price_paise: int | None
     return order
 
 
+def _fulfil_plan(order: Order) -> str:
+    """MARKETPLACE's fulfilment: buy the order's plan from the available balance."""
+    plan = plan_for_sale(plan_id=order.plan_id, buyer=order.buyer)
+    wallet = wallet_ensure(user=order.buyer)
+    purchase = purchase_record(
+        buyer=order.buyer,
+        plan=plan,
+        payer_account=wallet.available,
+        idempotency_key=f"order:{order.pk}",
+        order=order,
+    )
+    return f"Receipt {purchase.number}"
+
+
+MARKETPLACE = OrderFlow(model=Order, fulfil=_fulfil_plan, key_prefix="order")
+
+
 @money_transaction
-def _order_fail(*, order_id: int, reason: str) -> Order:
-    order = _lock(order_id)
+def _order_fail(*, order_id: int, reason: str, flow: OrderFlow = MARKETPLACE) -> Order:
+    order = _lock(order_id, flow)
     if order.status in ORDER_OPEN_STATES:
         order_transition(order=order, to_status=S.PAYMENT_FAILED, note=reason)
-        Order.objects.filter(pk=order.pk).update(failure_reason=reason[:200])
-        order.failure_reason = reason[:200]
+        _set_failure(order, reason)
         _release(order)
     return order
 
 
 @money_transaction
-def _order_attach_topup(*, order_id: int, topup) -> Order:
-    order = _lock(order_id)
+def _order_attach_topup(*, order_id: int, topup, flow: OrderFlow = MARKETPLACE) -> Order:
+    order = _lock(order_id, flow)
     if order.status == S.FUNDS_RESERVED:
-        Order.objects.filter(pk=order.pk).update(topup=topup)
+        type(order)._default_manager.filter(pk=order.pk).update(topup=topup)
         order.topup = topup
         order_transition(
             order=order,
@@ -205,18 +279,23 @@ def _order_attach_topup(*, order_id: int, topup) -> Order:
     return order
 
 
-def _request_payment(order: Order) -> Order:
-    """Open the gateway part (a top-up) - no database lock is held during the gateway call."""
+def order_request_payment(*, order, flow: OrderFlow = MARKETPLACE):
+    """Open the gateway part (a top-up) of an order in funds_reserved.
+
+    No database lock is held during the gateway call. Returns the order in
+    payment_pending, or payment_failed (reservation released) when billing
+    refused.
+    """
     try:
         topup = billing_services.topup_create(
             user=order.buyer,
             amount_paise=order.gateway_charge_paise,
-            idempotency_key=f"order:{order.pk}",
+            idempotency_key=f"{flow.key_prefix}:{order.pk}",
         )
     except DomainError as exc:
-        logger.info("order %s: the gateway part could not be opened: %s", order.pk, exc)
-        return _order_fail(order_id=order.pk, reason=str(exc))
-    return _order_attach_topup(order_id=order.pk, topup=topup)
+        logger.info("order %s: the gateway part could not be opened: %s", order.number, exc)
+        return _order_fail(order_id=order.pk, reason=str(exc), flow=flow)
+    return _order_attach_topup(order_id=order.pk, topup=topup, flow=flow)
 
 
 def order_create(
@@ -233,7 +312,7 @@ def order_create(
     key = clean_idempotency_key(idempotency_key)
     order = _order_open(buyer=buyer, plan=plan, key=key, expected_price_paise=expected_price_paise)
     if order.status == S.FUNDS_RESERVED:  # new, or a retry after a crash between the steps
-        order = _request_payment(order)
+        order = order_request_payment(order=order)
     return order
 
 
@@ -241,9 +320,9 @@ def order_create(
 
 
 @money_transaction
-def _order_complete(*, order_id: int) -> Order:
-    """The gateway part arrived: paid, then fulfilled - or cancelled if the pass cannot be had."""
-    order = _lock(order_id)
+def _order_complete(*, order_id: int, flow: OrderFlow = MARKETPLACE) -> Order:
+    """The gateway part arrived: paid, then fulfilled - or cancelled if it cannot be delivered."""
+    order = _lock(order_id, flow)
     if order.status != S.PAYMENT_PENDING:
         return order
     order_transition(
@@ -252,82 +331,96 @@ def _order_complete(*, order_id: int) -> Order:
         note=f"{format_rupees(order.topup.amount_paise)} received by UPI/card",
     )
     try:
-        with transaction.atomic():  # a savepoint: a refused purchase undoes only itself
-            plan = plan_for_sale(plan_id=order.plan_id, buyer=order.buyer)
+        with transaction.atomic():  # a savepoint: a refused fulfilment undoes only itself
             _release(order)
-            wallet = wallet_ensure(user=order.buyer)
-            purchase = purchase_record(
-                buyer=order.buyer,
-                plan=plan,
-                payer_account=wallet.available,
-                idempotency_key=f"order:{order.pk}",
-                order=order,
-            )
+            note = flow.fulfil(order)
     except DomainError as exc:
         reason = (
             f"{exc} The payment is in your wallet."
             if str(exc)
-            else "The pass could not be delivered. The payment is in your wallet."
+            else "The order could not be delivered. The payment is in your wallet."
         )
         order_transition(order=order, to_status=S.CANCELLED, note=reason)
-        Order.objects.filter(pk=order.pk).update(failure_reason=reason[:200])
-        order.failure_reason = reason[:200]
+        _set_failure(order, reason)
         _release(order)
+        if flow.on_cancelled is not None:
+            flow.on_cancelled(order)
         return order
-    order_transition(order=order, to_status=S.FULFILLED, note=f"Receipt {purchase.number}")
+    order_transition(order=order, to_status=S.FULFILLED, note=note)
     return order
 
 
 @money_transaction
-def _order_close(*, order_id: int, to_status: str, reason: str) -> Order:
-    order = _lock(order_id)
+def _order_close(
+    *, order_id: int, to_status: str, reason: str, flow: OrderFlow = MARKETPLACE
+) -> Order:
+    order = _lock(order_id, flow)
     if order.status not in ORDER_OPEN_STATES:
         return order
     order_transition(order=order, to_status=to_status, note=reason)
-    Order.objects.filter(pk=order.pk).update(failure_reason=reason[:200])
-    order.failure_reason = reason[:200]
+    _set_failure(order, reason)
     _release(order, expired=to_status == S.EXPIRED)
     return order
 
 
-def order_sync(*, order_id: int, now=None) -> Order:
+def order_close(*, order_id: int, to_status: str, reason: str, flow: OrderFlow = MARKETPLACE):
+    """Close an open order as cancelled or expired, releasing the held wallet part.
+
+    A no-op on an order that is already final. For flows whose owner decides
+    an order is over (flashsale: the buyer released the hold).
+    """
+    if to_status not in (S.CANCELLED, S.EXPIRED):
+        raise IllegalOrderTransition(
+            f"An order is not closed as {to_status}.", from_status="", to_status=to_status
+        )
+    return _order_close(order_id=order_id, to_status=to_status, reason=reason, flow=flow)
+
+
+def order_sync(*, order_id: int, now=None, flow: OrderFlow = MARKETPLACE) -> Order:
     """Bring an open order up to date with its payment and the clock. Safe to call any time.
 
-    Captured -> paid -> fulfilled; failed -> payment_failed; past its expiry
-    (or its top-up expired) -> expired. Every path releases the reservation
-    when the order does not complete.
+    Captured -> paid -> fulfilled (a capture is honoured even when it is seen
+    after the order's expiry: fulfilment decides); failed -> payment_failed;
+    past its expiry (or its top-up expired) -> expired. Every path releases
+    the reservation when the order does not complete.
     """
     now = now or timezone.now()
-    order = Order.objects.select_related("topup").filter(pk=order_id).first()
+    order = flow.model._default_manager.select_related("topup").filter(pk=order_id).first()
     if order is None:
         raise OrderNotFound("No such order.")
     if order.status not in ORDER_OPEN_STATES:
         return order
     topup_status = order.topup.status if order.topup_id else None
     if order.status == S.PAYMENT_PENDING and topup_status == TopUpStatus.CAPTURED:
-        return _order_complete(order_id=order.pk)
+        return _order_complete(order_id=order.pk, flow=flow)
     if order.status == S.PAYMENT_PENDING and topup_status == TopUpStatus.FAILED:
         reason = order.topup.failure_reason or "The UPI/card payment did not go through."
-        return _order_fail(order_id=order.pk, reason=reason)
+        return _order_fail(order_id=order.pk, reason=reason, flow=flow)
     if order.expires_at <= now or topup_status == TopUpStatus.EXPIRED:
         return _order_close(
             order_id=order.pk,
             to_status=S.EXPIRED,
             reason="No payment arrived in time. The held wallet money is back.",
+            flow=flow,
         )
     if order.status == S.FUNDS_RESERVED:  # the gateway step never finished: resume it
-        return _request_payment(Order.objects.select_related("buyer").get(pk=order.pk))
+        fresh = flow.model._default_manager.select_related("buyer").get(pk=order.pk)
+        return order_request_payment(order=fresh, flow=flow)
     return order
 
 
-def orders_sync_due(*, now=None, limit: int = 500) -> dict[str, int]:
+def orders_sync_due(*, now=None, limit: int = 500, flow: OrderFlow = MARKETPLACE) -> dict[str, int]:
     """The periodic job: sync every open order (capture seen, failed, or overdue)."""
     now = now or timezone.now()
     counts = {"fulfilled": 0, "failed": 0, "expired": 0, "cancelled": 0, "open": 0}
-    ids = list(Order.objects.open().order_by("pk").values_list("pk", flat=True)[:limit])
+    ids = list(
+        flow.model._default_manager.filter(status__in=ORDER_OPEN_STATES)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
     for order_id in ids:
         try:
-            status = order_sync(order_id=order_id, now=now).status
+            status = order_sync(order_id=order_id, now=now, flow=flow).status
         except Exception:  # one broken order must not stop the others
             logger.exception("order %s could not be synced", order_id)
             continue
@@ -366,14 +459,20 @@ def access_order_for_write(*, buyer, order_id) -> Order:
 
 
 def order_note_return(
-    *, buyer, order_id, gateway_order_id: str, payment_id: str, signature: str
+    *,
+    buyer,
+    order_id,
+    gateway_order_id: str,
+    payment_id: str,
+    signature: str,
+    flow: OrderFlow = MARKETPLACE,
 ) -> Order:
     """The buyer came back from checkout: hand the signed payment to billing, then sync.
 
     Billing verifies the signature against the order id it stored; a mismatch
     raises InvalidPaymentSignature and credits nothing.
     """
-    order = Order.objects.select_related("topup").filter(pk=order_id).first()
+    order = flow.model._default_manager.select_related("topup").filter(pk=order_id).first()
     if order is None or order.buyer_id != buyer.pk or order.topup is None:
         raise OrderNotFound("No such order.")
     if gateway_order_id and gateway_order_id != order.topup.gateway_order_id:
@@ -384,4 +483,4 @@ def order_note_return(
         )
     else:
         billing_services.topup_note_return_without_payment(topup=order.topup)
-    return order_sync(order_id=order.pk)
+    return order_sync(order_id=order.pk, flow=flow)
