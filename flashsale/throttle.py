@@ -29,6 +29,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from flashsale import redis_guard
+from flexpass.tallies import REFUSAL_FLASH_HOLD, refusal_record
 
 SLIDING_WINDOW_LUA = """
 -- KEYS: one sorted set per window. ARGV: now_ms, window_ms, member, then one limit per key.
@@ -154,6 +155,7 @@ def hold_slot_take(*, user_id: int, ip: str) -> Slot:
         keys, in_redis = names, False
         wait_ms = _local.take(keys, limits, member, now_ms, window_ms)
     if wait_ms > 0:
+        refusal_record(REFUSAL_FLASH_HOLD)  # the operator dashboard's blocks by kind
         user_full = _is_full(keys[0], limits[0], in_redis, now_ms, window_ms)
         raise Throttled(
             retry_after=max(1, -(-wait_ms // 1000)), scope="account" if user_full else "ip"

@@ -13,6 +13,8 @@ from collections import defaultdict, deque
 
 from django.core.cache import cache
 
+from flexpass.tallies import refusal_record
+
 SLIDING_WINDOW_LUA = """
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
@@ -71,6 +73,8 @@ def window_take(name: str, *, limit: int, window_seconds: int) -> int:
             wait_ms = None
     if wait_ms is None:
         wait_ms = _local_take(name, limit, now_ms, window_ms)
+    if wait_ms > 0:
+        refusal_record(name.partition(":")[0])  # the dashboard's blocks by kind ("apikey")
     return 0 if wait_ms <= 0 else max(1, -(-wait_ms // 1000))
 
 

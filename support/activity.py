@@ -8,10 +8,11 @@ Redis round trip and never shows up in their query counts:
 * a set per hour `activity:hour:<YYYYmmddHH>` (kept 8 days): "active over the
   day" is one SCARD per hour.
 
-Callers: the top bar of every signed-in page (support's template tag), every
-API request (`ActivityRecorder`, a throttle that never throttles) and the
-sockets when they connect and ping. Embedded mode (no Redis) keeps the same
-data in this process's memory: embedded mode promises one process.
+Callers: every request by a signed-in person (support.middleware, through
+`activity_touch_throttled`: at most one write per person per 30-second slot in
+each process) and the sockets when they connect and ping. Embedded mode (no
+Redis) keeps the same data in this process's memory: embedded mode promises
+one process.
 """
 
 import logging
@@ -26,9 +27,13 @@ logger = logging.getLogger(__name__)
 _HOUR_TTL = 8 * 86400
 _NOW_KEEP = 2 * 86400
 
+TOUCH_SLOT_SECONDS = 30
+_RECENT_MAX = 20_000
+
 _memory_lock = threading.Lock()
 _memory_now: dict[int, float] = {}
 _memory_hours: dict[str, set[int]] = {}
+_recent: dict[int, int] = {}  # user id -> the 30-second slot of their last recorded touch
 
 
 def _redis():
@@ -76,6 +81,24 @@ def activity_touch(user_id: int | None, *, now: datetime | None = None) -> None:
         logger.warning("could not record activity of user %s", user_id, exc_info=True)
 
 
+def activity_touch_throttled(user_id: int) -> bool:
+    """`activity_touch`, at most once per user per TOUCH_SLOT_SECONDS slot in this process.
+
+    Slots are counted from the epoch, so every hour (in any time zone whose offset
+    is a whole number of half-minutes: all of them) starts a new slot and the first
+    request of an hour always reaches that hour's set. Returns whether it wrote.
+    A race between two threads costs at most one extra write.
+    """
+    slot = int(time.time() // TOUCH_SLOT_SECONDS)
+    if _recent.get(user_id) == slot:
+        return False
+    if len(_recent) >= _RECENT_MAX:
+        _recent.clear()  # cheaper than an LRU; costs one extra write per person
+    _recent[user_id] = slot
+    activity_touch(user_id)
+    return True
+
+
 def active_users_since(since: datetime) -> int:
     """How many users were active at or after `since`."""
     client = _redis()
@@ -117,21 +140,4 @@ def activity_forget_all() -> None:
     with _memory_lock:
         _memory_now.clear()
         _memory_hours.clear()
-
-
-class ActivityRecorder:
-    """A DRF throttle class that never throttles: it records API activity.
-
-    DRF runs every DEFAULT_THROTTLE_CLASSES entry with the authenticated user on
-    every API request, which makes it the one hook on the API that needs no
-    middleware (see flexpass/settings/components/support.py).
-    """
-
-    def allow_request(self, request, view) -> bool:
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            activity_touch(user.pk)
-        return True
-
-    def wait(self):
-        return None
+    _recent.clear()

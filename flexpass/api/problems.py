@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from flexpass.errors import DomainError
+from flexpass.tallies import REFUSAL_API_THROTTLE, refusal_record
 
 logger = logging.getLogger(__name__)
 CONTENT_TYPE = "application/problem+json"
@@ -111,6 +112,8 @@ def exception_handler(exc, context):
             detail=str(detail),
             code=getattr(detail, "code", "") or getattr(exc, "default_code", ""),
         )
+        if isinstance(exc, exceptions.Throttled):
+            refusal_record(REFUSAL_API_THROTTLE)  # the dashboard's blocks by kind
         if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
             body["retry_after"] = int(exc.wait)
     response.data = body

@@ -6,6 +6,7 @@ from rest_framework.permissions import BasePermission
 
 from flexpass.errors import RateLimited
 from flexpass.ratelimit import window_take
+from flexpass.tallies import api_key_use_record
 from marketplace.services.keys import KeyInvalid, api_key_authenticate
 
 
@@ -30,6 +31,7 @@ class VendorApiKeyAuthentication(BaseAuthentication):
             limit=settings.VENDOR_API_RATE_LIMIT,
             window_seconds=settings.VENDOR_API_RATE_WINDOW_SECONDS,
         )
+        api_key_use_record(key_id=key.pk, refused=bool(wait))  # the dashboard's per-key usage
         if wait:
             raise RateLimited("Rate limit for this API key exceeded.", retry_after=wait)
         return (key.vendor.user, key)

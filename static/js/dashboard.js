@@ -68,6 +68,17 @@
           scales: { x: { stacked: true, ticks: { maxTicksLimit: 12 } }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } })
       }));
     }
+    var blocks = data("dash-blocks");
+    if (blocks && canvas("security-blocks")) {
+      charts.push(new Chart(canvas("security-blocks"), {
+        type: "bar",
+        data: { labels: blocks.labels, datasets: blocks.series.map(function (s, i) {
+          return { label: s.label, data: s.data, backgroundColor: ["#f59e0b", "#ef4444", "#0ea5e9", "#8b5cf6", "#64748b"][i % 5], borderRadius: 2, stack: "b" };
+        }) },
+        options: Object.assign({}, base, { interaction: { mode: "index", intersect: false },
+          scales: { x: { stacked: true, ticks: { maxTicksLimit: 12 } }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } })
+      }));
+    }
   }
 
   function refresh() {

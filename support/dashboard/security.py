@@ -1,5 +1,10 @@
 """The security panel: locks held, refusals by kind over time, failed sign-ins and lockouts,
-one-time-code abuse, webhook signature failures, API key usage."""
+one-time-code abuse, webhook signature failures, throttle and rate-limit blocks by kind
+over time, API key usage by key.
+
+Blocks and key usage come from flexpass.tallies (Redis hashes per minute and hour,
+written where each refusal happens and where the vendor API authenticates a key):
+one pipelined Redis round trip each, no query."""
 
 from datetime import timedelta
 
@@ -9,6 +14,7 @@ from django.db.models import Count, Max, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from flexpass import tallies
 from support.models import SecurityEvent, SecurityEventKind
 from support.services.security import locked_accounts
 
@@ -39,17 +45,48 @@ def advisory_locks() -> dict:
     return {"redis": redis_locks, "postgres": postgres}
 
 
+BLOCK_LABELS = {
+    tallies.REFUSAL_API_THROTTLE: "API throttle (429)",
+    tallies.REFUSAL_API_KEY: "Vendor API key rate limit",
+    tallies.REFUSAL_FLASH_HOLD: "Flash-sale hold throttle",
+    tallies.REFUSAL_SIGN_IN: "Sign-in / code rate limit",
+}
+
+
+def _last_hours(now) -> list:
+    """The last HOURS hours in the site's time zone, oldest first, the current one last
+    (like TruncHour's: IST hours start at :30 UTC)."""
+    start = timezone.localtime(now - timedelta(hours=HOURS - 1)).replace(
+        minute=0, second=0, microsecond=0
+    )
+    return [start + timedelta(hours=step) for step in range(HOURS)]
+
+
+def blocks_over_time(*, now=None) -> dict:
+    """Throttle and rate-limit refusals per hour and kind over the last day."""
+    now = now or timezone.now()
+    hours = _last_hours(now)
+    series: dict[str, list[int]] = {}
+    for position, counts in enumerate(tallies.tally_hours("refusals", hours)):
+        for kind, count in counts.items():
+            label = BLOCK_LABELS.get(kind, kind.replace("_", " ").capitalize())
+            series.setdefault(label, [0] * HOURS)[position] += count
+    return {
+        "labels": [hour.strftime("%H:00") for hour in hours],
+        "series": [{"label": label, "data": data} for label, data in sorted(series.items())],
+        "totals": {label: sum(data) for label, data in sorted(series.items())},
+        "total": sum(sum(data) for data in series.values()),
+    }
+
+
 def events_over_time(*, now=None) -> dict:
     """Refusals per hour and kind over the last day: sign-in failures, lockouts, wrong codes,
     webhook signature failures (two queries)."""
     from billing.models import WebhookEvent
 
     now = now or timezone.now()
-    # Hours in the site's time zone, like TruncHour's (IST hours start at :30 UTC).
-    start = timezone.localtime(now - timedelta(hours=HOURS - 1)).replace(
-        minute=0, second=0, microsecond=0
-    )
-    hours = [start + timedelta(hours=step) for step in range(HOURS)]
+    hours = _last_hours(now)
+    start = hours[0]
     index = {hour: position for position, hour in enumerate(hours)}
     series: dict[str, list[int]] = {}
     labels = dict(SecurityEventKind.choices)
@@ -147,9 +184,23 @@ def throttle_rows(*, limit: int = 5) -> list[dict]:
     return rows
 
 
+def _spark(values: list[int], *, width: int = 96, height: int = 22) -> list[dict]:
+    """Bars of a tiny inline chart (one per hour), scaled to the busiest hour."""
+    top = max(values, default=0) or 1
+    step = width / max(len(values), 1)
+    bars = []
+    for position, value in enumerate(values):
+        tall = round(value / top * height, 1) if value else 0
+        bars.append(
+            {"x": round(position * step, 1), "y": round(height - tall, 1), "h": tall, "n": value}
+        )
+    return bars
+
+
 def api_keys(*, now=None, limit: int = 20) -> dict:
-    """Vendor API keys: requests in the current rate window (the per-key sliding window's
-    own count), last use, status; live and recently revoked keys."""
+    """Vendor API keys, live and recently revoked: requests in the current rate window (the
+    per-key sliding window's own count), requests and 429s over the last hour and day (with
+    an hourly chart), last use, status."""
     from django.conf import settings
     from django.db.models import Q
 
@@ -174,8 +225,12 @@ def api_keys(*, now=None, limit: int = 20) -> dict:
         counts = [
             sum(1 for at in _local.get(f"apikey:{key.pk}", ()) if at > since_ms) for key in keys
         ]
+    hours = _last_hours(now)
+    by_hour = tallies.tally_hours("apikey", hours) if keys else []
+    last_hour = tallies.tally_minutes("apikey", minutes=60, at=now) if keys else {}
     rows = []
     for key, used in zip(keys, counts, strict=True):
+        hourly = [counts_in_hour.get(str(key.pk), 0) for counts_in_hour in by_hour]
         if key.revoked_at:
             state = "revoked"
         elif key.expires_at and key.expires_at <= now:
@@ -192,6 +247,11 @@ def api_keys(*, now=None, limit: int = 20) -> dict:
                 "state": state,
                 "last_used_at": key.last_used_at,
                 "window_requests": used,
+                "hour_requests": last_hour.get(str(key.pk), 0),
+                "hour_refused": last_hour.get(f"{key.pk}:429", 0),
+                "day_requests": sum(hourly),
+                "day_refused": sum(row.get(f"{key.pk}:429", 0) for row in by_hour),
+                "spark": _spark(hourly),
             }
         )
     return {
@@ -223,5 +283,6 @@ def security(*, now=None) -> dict:
         "code_abuse": code_abuse(now=now),
         "webhook_failures": webhook_failures(now=now),
         "throttle": throttle_rows(),
-        "api_keys": api_keys(),
+        "blocks": blocks_over_time(now=now),
+        "api_keys": api_keys(now=now),
     }

@@ -1,13 +1,12 @@
 """The top bar's bell and the chat widget, for every signed-in page (templates/base.html).
 
 Light on purpose: one cached read for both counts (no query when cached, one
-when not) and one Redis write for activity; the widget's panel is fetched only
-when someone opens it.
+when not); the widget's panel is fetched only when someone opens it. Activity
+("active users" on the dashboard) is recorded by support.middleware.
 """
 
 from django import template
 
-from support.activity import activity_touch
 from support.selectors import notifications_unread_counts
 
 register = template.Library()
@@ -20,7 +19,6 @@ def _counts(context) -> dict | None:
         return None
     counts = getattr(request, "_support_counts", None)
     if counts is None:
-        activity_touch(user.pk)  # "had a request in the last 5 minutes"
         counts = notifications_unread_counts(user_id=user.pk)
         request._support_counts = counts
     return counts

@@ -11,6 +11,7 @@ from django.utils import timezone
 from billing.services import withdrawal_request
 from flashsale import services as flash_services
 from flashsale.tests.factories import item_make
+from flexpass.tallies import tally, tally_forget_all
 from marketplace.models import Purchase
 from marketplace.services import pass_purchase
 from marketplace.tests.factories import PlanFactory, ServiceFactory, category, fund
@@ -30,8 +31,10 @@ INDEX = "/admin/"
 @pytest.fixture(autouse=True)
 def _nobody_active():
     activity_forget_all()
+    tally_forget_all()
     yield
     activity_forget_all()
+    tally_forget_all()
 
 
 def buy(buyer, plan, key, *, days_ago=0):
@@ -169,7 +172,8 @@ def test_the_dashboard_page_shows_the_figures_in_bounded_queries(
     assert 'data-testid="revenue-today">₹20.00<' in html
     assert 'data-testid="purchases-today">2<' in html
     assert 'data-testid="withdrawals-pending">2<' in html
-    assert 'data-testid="active-now">2<' in html
+    # Asha, Ravi and the staff member, whose first visit made them active too
+    assert 'data-testid="active-now">3<' in html
 
 
 @pytest.mark.parametrize("panel", ["overview", "health", "security"])
@@ -377,3 +381,111 @@ def test_staff_revoke_a_vendor_key_from_the_security_panel_with_an_audit_trail(c
         "Leaked in a public repository",
         f"PixelForge {key.masked}",
     )
+
+
+# --- throttle blocks and API key usage over time ---------------------------------------------
+
+
+def test_blocks_by_kind_over_the_day_equal_the_refusals(settings):
+    # Given refusals at the one place each happens: a DRF throttle (twice), the vendor
+    # key limiter, the flash-sale hold throttle; and sign-in blocks 2 and 30 hours ago
+    from rest_framework import exceptions
+
+    from flashsale import throttle
+    from flexpass.api.problems import exception_handler
+    from flexpass.ratelimit import window_take
+
+    for _ in range(2):
+        assert exception_handler(exceptions.Throttled(wait=7), {}).status_code == 429
+    window_take("apikey:991", limit=1, window_seconds=60)
+    assert window_take("apikey:991", limit=1, window_seconds=60) > 0
+    settings.FLASH_HOLDS_PER_USER = 1
+    throttle.hold_slot_take(user_id=5, ip="203.0.113.9")
+    with pytest.raises(throttle.Throttled):
+        throttle.hold_slot_take(user_id=5, ip="203.0.113.9")
+    now = timezone.now()
+    tally("refusals", "sign_in", at=now - timedelta(hours=2))
+    tally("refusals", "sign_in", at=now - timedelta(hours=30))  # outside the day
+
+    # When
+    blocks = panel_context("security")["security"]["blocks"]
+
+    # Then
+    assert blocks["totals"] == {
+        "API throttle (429)": 2,
+        "Flash-sale hold throttle": 1,
+        "Sign-in / code rate limit": 1,
+        "Vendor API key rate limit": 1,
+    }
+    assert blocks["total"] == 5
+    assert len(blocks["labels"]) == 24
+    series = {row["label"]: row["data"] for row in blocks["series"]}
+    assert series["API throttle (429)"][-1] == 2  # this hour
+    assert series["Sign-in / code rate limit"][-3] == 1  # two hours ago
+    assert sum(series["Sign-in / code rate limit"]) == 1
+
+
+def test_api_key_usage_by_key_over_the_hour_and_day(client, settings):
+    # Given two keys: one that made five vendor API calls against a limit of three
+    # (two refused with 429) and four more three hours ago, and one never used
+    from marketplace.services.keys import api_key_create
+    from marketplace.tests.factories import VendorFactory
+
+    settings.VENDOR_API_RATE_LIMIT = 3
+    busy = api_key_create(vendor=VendorFactory(business_name="PixelForge"), mode="live")
+    idle = api_key_create(vendor=VendorFactory(business_name="Quiet Ltd"), mode="live")
+    statuses = [
+        client.post(
+            "/api/v1/vendor/access/check/",
+            {"token": "fp_pass_unknown"},
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {busy.secret}"},
+        ).status_code
+        for _ in range(5)
+    ]
+    assert statuses.count(429) == 2
+    for _ in range(4):
+        tally("apikey", str(busy.key.pk), at=timezone.now() - timedelta(hours=3))
+
+    # When
+    security = panel_context("security")["security"]
+    rows = {row["id"]: row for row in security["api_keys"]["keys"]}
+
+    # Then
+    figures_of = {
+        key_id: (
+            row["window_requests"],
+            row["hour_requests"],
+            row["hour_refused"],
+            row["day_requests"],
+            row["day_refused"],
+        )
+        for key_id, row in rows.items()
+    }
+    assert figures_of == {busy.key.pk: (3, 5, 2, 9, 2), idle.key.pk: (0, 0, 0, 0, 0)}
+    assert [bar["n"] for bar in rows[busy.key.pk]["spark"]][-4:] == [4, 0, 0, 5]
+    assert rows[busy.key.pk]["last_used_at"] is not None
+    assert security["blocks"]["totals"] == {"Vendor API key rate limit": 2}
+
+
+def test_the_security_panel_stays_bounded_with_many_keys(client, django_assert_max_num_queries):
+    # Given twelve vendors' keys, each used
+    from marketplace.services.keys import api_key_create
+    from marketplace.tests.factories import VendorFactory
+
+    for number in range(12):
+        key = api_key_create(vendor=VendorFactory(), mode="live").key
+        for _ in range(number):
+            tally("apikey", str(key.pk))
+    tally("refusals", "api_throttle")
+    client.force_login(agent("Lead"))
+    url = reverse("admin:support_dashboard_panel", args=["security"])
+    client.get(url)
+
+    # When / Then the panel is drawn in a fixed number of queries
+    with django_assert_max_num_queries(20):
+        response = client.get(url)
+    html = response.content.decode()
+    assert html.count('data-testid="key-day"') == 12
+    assert 'data-chart-for="security-blocks"' in html
+    assert 'data-testid="blocks-total">1<' in html

@@ -62,17 +62,6 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 
-# Activity tracking for the dashboard ("active users now"): DRF calls every
-# throttle class on every API request with the authenticated user, so this
-# no-op throttle records API activity (pages record it when they render the
-# top bar, sockets when they connect and ping).
-from .drf import REST_FRAMEWORK  # noqa: E402
-
-REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
-    *REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"],
-    "support.activity.ActivityRecorder",
-]
-
 # OpenAPI: name support's enums instead of letting them collide with other "status"/"kind"s.
 from .drf import SPECTACULAR_SETTINGS  # noqa: E402
 
