@@ -137,7 +137,14 @@ def _service_block(slug: str) -> dict | None:
     html = render_to_string(
         "marketplace/service.html#service-body", {"service": service, "related": related}
     )
-    return {"html": html, "id": service.pk, "name": service.name, "tagline": service.tagline}
+    return {
+        "html": html,
+        "id": service.pk,
+        "slug": service.slug,
+        "name": service.name,
+        "tagline": service.tagline,
+        "vendor_user_id": service.vendor.user_id,  # the "Ask the vendor" button hides for them
+    }
 
 
 @require_http_methods(["GET", "HEAD"])

@@ -194,6 +194,29 @@ def test_an_agent_sets_their_presence(client, operator):
 # --- consultations ----------------------------------------------------------------------------
 
 
+def test_the_service_page_offers_ask_the_vendor_to_customers_not_to_its_vendor(client, asha):
+    # Given a live service
+    from marketplace.tests.factories import PlanFactory, ServiceFactory
+
+    service = ServiceFactory(name="CodePair Live")
+    PlanFactory(service=service)
+    page = reverse("marketplace:service", args=[service.slug])
+    button = f'href="{reverse("support:consult", args=[service.slug])}" data-testid="ask-vendor"'
+
+    # When a signed-in customer opens it, they get the button to the consultation start
+    client.force_login(asha)
+    assert button in client.get(page).content.decode()
+    assert client.get(reverse("support:consult", args=[service.slug])).status_code == 200
+
+    # ... but not the service's own vendor (the page's cached part is shared)
+    client.force_login(service.vendor.user)
+    assert 'data-testid="ask-vendor"' not in client.get(page).content.decode()
+
+    # ... nor someone signed out
+    client.logout()
+    assert 'data-testid="ask-vendor"' not in client.get(page).content.decode()
+
+
 def test_a_customer_asks_a_vendor_and_the_vendor_sees_it_in_the_inbox(client, asha):
     from marketplace.tests.factories import PlanFactory, ServiceFactory
 
