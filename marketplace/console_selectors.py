@@ -292,7 +292,12 @@ def vendor_deliveries(
         deliveries = deliveries.filter(endpoint_id=endpoint_id)
     if status:
         deliveries = deliveries.filter(status=status)
-    return Paginator(deliveries, DELIVERIES_PAGE_SIZE).get_page(page)
+    result = Paginator(deliveries, DELIVERIES_PAGE_SIZE).get_page(page)
+    result.object_list = list(result.object_list)
+    for delivery in result.object_list:
+        attempts = delivery.log.all()  # prefetched, oldest first
+        delivery.last_attempt = attempts[len(attempts) - 1] if attempts else None
+    return result
 
 
 # --- keys ---------------------------------------------------------------------------------
