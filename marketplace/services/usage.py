@@ -10,10 +10,12 @@ Ingest (one transaction per call, single or batch):
 2. claim event ids with INSERT .. ON CONFLICT (vendor, event_id) DO NOTHING
    RETURNING: ids already stored - or being stored by a concurrent request,
    which we wait for on the unique index - are duplicates, never billed twice;
-3. per usage pass, lock the row and take the events in order while they fit
-   (conditional UPDATE, units_left never below zero); the claims of events that
-   do not fit are deleted, so they are refused and can be retried later;
-4. broadcast "pass.usage" to the owner and write usage.recorded to the outbox.
+3. per usage pass, one conditional UPDATE takes all its events' units if they
+   fit (`units_left >= total`: never below zero); if not, lock the row and take
+   the events in order while they fit; the claims of events that do not fit are
+   deleted, so they are refused and can be retried later;
+4. broadcast "pass.usage" to the owner and write usage.recorded to the outbox
+   (all passes' events in one INSERT).
 """
 
 from collections import defaultdict
@@ -23,12 +25,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from flexpass.realtime import broadcast_on_commit, user_group
 from marketplace.models import ApiKey, ApiKeyMode, Pass, PassStatus, PlanKind, UsageEvent
-from marketplace.services.webhooks import webhook_event_record
+from marketplace.services.webhooks import webhook_event_record, webhook_events_record
 
 ACCEPTED, DUPLICATE, REFUSED = "accepted", "duplicate", "refused"
 
@@ -137,33 +138,79 @@ class IngestOutcome:
         return sum(1 for r in self.results if r.status == status)
 
 
-def _claim(vendor_id: int, rows: list[tuple[str, int, int, datetime]]) -> set[str]:
-    """Insert the event rows unless their id exists; the ids we inserted."""
+UNITS_MAX = 2_147_483_647  # UsageEvent.units is a PostgreSQL integer
+
+
+def _claim(vendor_id: int, rows: list[tuple[str, int, int, datetime]], now) -> set[str]:
+    """Insert the event rows unless their id exists; the ids we inserted.
+
+    One statement. On PostgreSQL the rows travel as four arrays (unnest), not as
+    thousands of bind parameters.
+    """
     if not rows:
         return set()
     table = UsageEvent._meta.db_table
-    now = timezone.now()
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
-    params: list = []
-    # Sorted: two requests claiming overlapping ids take the index locks in one order.
-    for event_id, pass_id, units, occurred_at in sorted(rows):
-        params += [vendor_id, event_id, pass_id, units, occurred_at, now]
+    rows = sorted(rows)  # two requests claiming overlapping ids take the index locks in one order
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {table} (vendor_id, event_id, pass_obj_id, units, occurred_at, "
+                f"created_at) SELECT %s, e.event_id, e.pass_id, e.units, e.occurred_at, %s "
+                f"FROM unnest(%s::varchar[], %s::bigint[], %s::integer[], %s::timestamptz[]) "
+                f"WITH ORDINALITY AS e(event_id, pass_id, units, occurred_at, n) ORDER BY e.n "
+                f"ON CONFLICT (vendor_id, event_id) DO NOTHING RETURNING event_id",
+                [vendor_id, now, *(list(column) for column in zip(*rows, strict=True))],
+            )
+        else:  # SQLite (embedded mode)
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
+            params: list = []
+            for event_id, pass_id, units, occurred_at in rows:
+                params += [vendor_id, event_id, pass_id, units, occurred_at, now]
+            cursor.execute(
+                f"INSERT INTO {table} (vendor_id, event_id, pass_obj_id, units, occurred_at, "
+                f"created_at) VALUES {values} ON CONFLICT (vendor_id, event_id) DO NOTHING "
+                f"RETURNING event_id",
+                params,
+            )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _take_all(pass_id: int, units: int, now) -> int | None:
+    """Take `units` from the pass in one conditional UPDATE; units left, or None if short."""
+    table = Pass._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (vendor_id, event_id, pass_obj_id, units, occurred_at, "
-            f"created_at) VALUES {values} ON CONFLICT (vendor_id, event_id) DO NOTHING "
-            f"RETURNING event_id",
-            params,
+            f"UPDATE {table} SET units_left = units_left - %s, updated_at = %s, "
+            f"status = CASE WHEN units_left = %s THEN %s ELSE status END "
+            f"WHERE id = %s AND units_left >= %s RETURNING units_left",
+            [units, now, units, PassStatus.USED_UP, pass_id, units],
         )
-        return {row[0] for row in cursor.fetchall()}
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def _pass_refusal(p: Pass | None, key: ApiKey, test_mode: bool, now) -> str:
+    if p is None or p.service.vendor_id != key.vendor_id or p.is_test != test_mode:
+        return "unknown_pass"
+    if p.kind == PlanKind.METERED:
+        return "metered_pass_uses_sessions"
+    if p.effective_status(now) != PassStatus.ACTIVE or p.starts_at > now:
+        return f"pass_{p.effective_status(now)}"
+    return ""
 
 
 @transaction.atomic
 def usage_ingest(*, key: ApiKey, events: list[EventIn], now=None) -> IngestOutcome:
-    """Record `events` exactly once each; one result per event, in input order."""
+    """Record `events` exactly once each; one result per event, in input order.
+
+    Statements per call, whatever the batch size: the passes read, one INSERT .. ON
+    CONFLICT DO NOTHING RETURNING for the claims, one conditional UPDATE per usage
+    pass (plus a locked read and a delete only when the pass runs short), the
+    endpoints read and one outbox INSERT.
+    """
     now = now or timezone.now()
     future_limit = now + timedelta(seconds=settings.USAGE_FUTURE_TOLERANCE_SECONDS)
-    results: dict[int, EventResult] = {}
+    results: list[EventResult | None] = [None] * len(events)
     seen: set[str] = set()
     tokens = {e.pass_token for e in events}
     passes = {
@@ -184,31 +231,33 @@ def usage_ingest(*, key: ApiKey, events: list[EventIn], now=None) -> IngestOutco
         )
     }
     test_mode = key.mode == ApiKeyMode.TEST
+    refusals: dict[str, str] = {}  # per pass token, worked out once
     to_claim: list[tuple[int, EventIn, Pass]] = []
     for i, e in enumerate(events):
-        p = passes.get(e.pass_token)
-        reason = ""
         if e.event_id in seen:
             results[i] = EventResult(e.event_id, DUPLICATE, "repeated_in_batch")
             continue
         seen.add(e.event_id)
         if e.units <= 0:
             reason = "units_not_positive"
+        elif e.units > UNITS_MAX:
+            reason = "units_too_large"
         elif e.occurred_at is not None and e.occurred_at > future_limit:
             reason = "timestamp_in_future"
-        elif p is None or p.service.vendor_id != key.vendor_id or p.is_test != test_mode:
-            reason = "unknown_pass"
-        elif p.kind == PlanKind.METERED:
-            reason = "metered_pass_uses_sessions"
-        elif p.effective_status(now) != PassStatus.ACTIVE or p.starts_at > now:
-            reason = f"pass_{p.effective_status(now)}"
+        else:
+            reason = refusals.get(e.pass_token)
+            if reason is None:
+                p = passes.get(e.pass_token)
+                reason = refusals[e.pass_token] = _pass_refusal(p, key, test_mode, now)
         if reason:
             results[i] = EventResult(e.event_id, REFUSED, reason)
         else:
-            to_claim.append((i, e, p))
+            to_claim.append((i, e, passes[e.pass_token]))
 
     claimed = _claim(
-        key.vendor_id, [(e.event_id, p.pk, e.units, e.occurred_at or now) for _, e, p in to_claim]
+        key.vendor_id,
+        [(e.event_id, p.pk, e.units, e.occurred_at or now) for _, e, p in to_claim],
+        now,
     )
     by_pass: dict[int, list[tuple[int, EventIn, Pass]]] = defaultdict(list)
     for i, e, p in to_claim:
@@ -227,6 +276,17 @@ def usage_ingest(*, key: ApiKey, events: list[EventIn], now=None) -> IngestOutco
                 results[i] = EventResult(e.event_id, ACCEPTED)
             touched.append((p, sum(e.units for _, e, _ in items), None, len(items)))
             continue
+        total = sum(e.units for _, e, _ in items)
+        after = _take_all(pass_id, total, now)
+        if after is not None:  # the common case: everything fits, one statement
+            left = after + total
+            taken = 0
+            for i, e, _ in items:
+                taken += e.units
+                results[i] = EventResult(e.event_id, ACCEPTED, units_left=left - taken)
+            touched.append((p, total, after, len(items)))
+            continue
+        # Short of units: lock, take the events in order while they fit, refuse the rest.
         left = (
             Pass.objects.select_for_update()
             .filter(pk=pass_id)
@@ -243,19 +303,15 @@ def usage_ingest(*, key: ApiKey, events: list[EventIn], now=None) -> IngestOutco
                 )
                 refused_ids.append(e.event_id)
         if taken:
-            updated = Pass.objects.filter(pk=pass_id, units_left__gte=taken).update(
-                units_left=F("units_left") - taken,
-                status=PassStatus.USED_UP if left - taken == 0 else F("status"),
-                updated_at=now,
-            )
-            assert updated == 1  # we hold the row lock
+            after = _take_all(pass_id, taken, now)
+            assert after == left - taken  # we hold the row lock
             accepted = sum(1 for i, _, _ in items if results[i].status == ACCEPTED)
-            touched.append((p, taken, left - taken, accepted))
+            touched.append((p, taken, after, accepted))
     if refused_ids:
         UsageEvent.objects.filter(vendor_id=key.vendor_id, event_id__in=refused_ids).delete()
 
+    access_cache_drop_many_on_commit([p.token for p, _, _, _ in touched])
     for p, units, units_left, count in touched:
-        access_cache_drop_on_commit(p.token)
         broadcast_on_commit(
             user_group(p.owner_id),
             {
@@ -266,18 +322,23 @@ def usage_ingest(*, key: ApiKey, events: list[EventIn], now=None) -> IngestOutco
                 "events": count,
             },
         )
-        webhook_event_record(
-            vendor_id=key.vendor_id,
-            event_type="usage.recorded",
-            data={
-                "pass_id": p.pk,
-                "units": units,
-                "units_left": units_left,
-                "events": count,
-                "test": p.is_test,
-            },
-        )
-    return IngestOutcome(results=[results[i] for i in range(len(events))])
+    webhook_events_record(
+        [
+            (
+                key.vendor_id,
+                "usage.recorded",
+                {
+                    "pass_id": p.pk,
+                    "units": units,
+                    "units_left": units_left,
+                    "events": count,
+                    "test": p.is_test,
+                },
+            )
+            for p, units, units_left, count in touched
+        ]
+    )
+    return IngestOutcome(results=results)
 
 
 def purchase_event_record(*, purchase, event_type: str, **extra) -> None:

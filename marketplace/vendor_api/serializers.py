@@ -1,4 +1,6 @@
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.fields import SkipField, empty
 
 from marketplace.services.webhooks import EVENT_TYPES
 
@@ -24,6 +26,66 @@ class UsageEventInput(serializers.Serializer):
     pass_token = serializers.CharField(max_length=64)
     units = serializers.IntegerField(default=1)
     timestamp = serializers.DateTimeField(required=False)
+
+
+# --- the lean event validator -------------------------------------------------------------
+# A batch is up to 1,000 events; building a UsageEventInput per event (DRF deep-copies its
+# fields for every instance) cost ~170 us an event, two thirds of a batch's time. These
+# run the very same field objects, built once, with DRF's per-field steps, and skip even
+# those for the common well-formed values, for which DRF would return the value as is.
+_EVENT_FIELDS = tuple(UsageEventInput().fields.items())
+_CHAR_LIMITS = {"event_id": 255, "pass_token": 64}
+
+
+def _plain_str(value, max_length: int) -> bool:
+    """A string DRF's CharField returns unchanged: non-blank, stripped, printable ASCII."""
+    return (
+        type(value) is str
+        and 0 < len(value) <= max_length
+        and value.isascii()
+        and value.isprintable()
+        and value[0] != " "
+        and value[-1] != " "
+    )
+
+
+def usage_event_validate(raw: dict) -> tuple[dict, list[str]]:
+    """(validated data, sorted names of invalid fields), exactly as UsageEventInput would.
+
+    Unknown keys are ignored, `units` defaults to 1, `timestamp` is optional.
+    """
+    data: dict = {}
+    bad: list[str] = []
+    for name, field in _EVENT_FIELDS:
+        value = raw.get(name, empty)
+        limit = _CHAR_LIMITS.get(name)
+        if limit is not None and _plain_str(value, limit):
+            data[name] = value
+            continue
+        if name == "units" and type(value) is int:
+            data[name] = value
+            continue
+        try:
+            data[name] = field.run_validation(value)
+        except SkipField:
+            pass
+        except ValidationError:
+            bad.append(name)
+    bad.sort()
+    return data, bad
+
+
+def usage_batch_events(data) -> list[dict] | None:
+    """The events of a well-formed batch body, or None (then UsageBatchInput says why)."""
+    if not isinstance(data, dict):
+        return None
+    events = data.get("events")
+    if type(events) is not list or not events:
+        return None
+    for event in events:
+        if not isinstance(event, dict):
+            return None
+    return events
 
 
 class UsageBatchInput(serializers.Serializer):
