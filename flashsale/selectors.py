@@ -9,7 +9,7 @@ expired hold's units are back before anyone looks.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncMinute
 from django.utils import timezone
 
@@ -123,9 +123,19 @@ def item_access(*, item_id: int) -> SaleItem:
 # --- holds, orders, waitlist ----------------------------------------------------------------
 
 
+def _with_open_payment(holds):
+    """Annotate `open_payment_pk`: the hold's mixed payment still open, in the same query."""
+    from marketplace.models import ORDER_OPEN_STATES
+
+    open_payments = FlashPayment.objects.filter(
+        hold=OuterRef("pk"), status__in=ORDER_OPEN_STATES
+    ).order_by("-pk")
+    return holds.annotate(open_payment_pk=Subquery(open_payments.values("pk")[:1]))
+
+
 def hold_access(*, user, hold_id: int) -> Hold:
     hold = (
-        Hold.objects.select_related(*item_related("item__"), "order")
+        _with_open_payment(Hold.objects.select_related(*item_related("item__"), "order"))
         .filter(pk=hold_id, user=user)
         .first()
     )
@@ -147,7 +157,7 @@ def user_open_holds(*, user, now: datetime | None = None) -> list[Hold]:
 
 def user_holds(*, user, limit: int = 50) -> list[Hold]:
     return list(
-        Hold.objects.filter(user=user)
+        _with_open_payment(Hold.objects.filter(user=user))
         .select_related(*item_related("item__"), "order")
         .order_by("-created_at", "-pk")[:limit]
     )

@@ -20,4 +20,15 @@ urlpatterns = [
         name="api-flash-hold-release",
     ),
     path("orders/<int:order_id>/", views.OrderDetailApi.as_view(), name="api-flash-order"),
+    path("payments/<int:payment_id>/", views.PaymentDetailApi.as_view(), name="api-flash-payment"),
+    path(
+        "payments/<int:payment_id>/verify/",
+        views.PaymentVerifyApi.as_view(),
+        name="api-flash-payment-verify",
+    ),
+    path(
+        "payments/<int:payment_id>/cancel/",
+        views.PaymentCancelApi.as_view(),
+        name="api-flash-payment-cancel",
+    ),
 ]

@@ -19,10 +19,13 @@ from rest_framework.views import APIView
 
 from flashsale import selectors, services
 from flashsale.api.serializers import (
+    CheckoutIn,
+    FlashPaymentOut,
     HoldCreateIn,
     HoldListOut,
     HoldOut,
     OrderOut,
+    PaymentVerifyIn,
     SaleListOut,
     SaleOut,
     WaitlistOut,
@@ -30,6 +33,10 @@ from flashsale.api.serializers import (
 from flashsale.throttle import client_ip
 from flexpass.api.problems import CONTENT_TYPE, problem
 from flexpass.idempotency import MAX_KEY_LENGTH, idempotent
+from flexpass.money import format_rupees
+from marketplace.errors import PriceChanged
+from wallet.errors import InsufficientFunds
+from wallet.selectors import wallet_balances
 
 TAGS = ["flash-sales"]
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -128,19 +135,129 @@ class HoldDetailApi(APIView):
 
 
 class HoldCheckoutApi(APIView):
-    """Pay for the hold from the wallet. 402 insufficient funds, 410 expired, 409 released."""
+    """Pay for the hold. 402 insufficient funds, 410 expired, 409 released or price changed.
+
+    `method: "wallet"` (the default) pays from the wallet: 201 with the order.
+    When the wallet is short, the 402 problem carries the split a mixed
+    payment would make (`amount_paise`, `wallet_part_paise`,
+    `gateway_part_paise`). `method: "mixed"` holds what the wallet has and
+    opens a gateway order for the rest: 202 with the payment, whose `gateway`
+    block is what the app needs to take the card part; then POST the signed
+    result to `payments/<id>/verify/` (or let the webhook do it) and GET
+    `payments/<id>/` until `order_id` is set. A card payment counts only if it
+    is captured before the hold runs out; a later one stays in the wallet.
+    """
 
     @extend_schema(
         operation_id="flash_holds_checkout",
-        request=None,
+        request=CheckoutIn,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={201: OrderOut, 402: PROBLEM, 404: PROBLEM, 409: PROBLEM, 410: PROBLEM},
+        responses={
+            201: OrderOut,
+            202: FlashPaymentOut,
+            400: PROBLEM,
+            402: PROBLEM,
+            404: PROBLEM,
+            409: PROBLEM,
+            410: PROBLEM,
+        },
         tags=TAGS,
     )
     @idempotent
     def post(self, request, hold_id: int):
-        order, _created = services.hold_checkout(user=request.user, hold_id=hold_id)
+        data = CheckoutIn(data=request.data or {})
+        data.is_valid(raise_exception=True)
+        expected = data.validated_data.get("expected_amount_paise")
+        if data.validated_data["method"] == "mixed":
+            key = request.headers.get("Idempotency-Key", "").strip()
+            payment = services.hold_pay_mixed(
+                user=request.user,
+                hold_id=hold_id,
+                idempotency_key=f"api:{key}",
+                expected_amount_paise=expected,
+            )
+            payment = selectors.payment_access(user=request.user, payment_id=payment.pk)
+            body = FlashPaymentOut(payment, context={"request": request}).data
+            return Response(body, status=status.HTTP_202_ACCEPTED)
+        hold = selectors.hold_access(user=request.user, hold_id=hold_id)
+        amount = hold.item.sale_price_paise * hold.quantity
+        if expected is not None and expected != amount:
+            raise PriceChanged(
+                "The amount does not match this hold's price. Check it and try again.",
+                price_paise=amount,
+            )
+        try:
+            order, _created = services.hold_checkout(user=request.user, hold_id=hold_id)
+        except InsufficientFunds as exc:
+            wallet_part = max(0, wallet_balances(user_id=request.user.pk).available_paise)
+            short = max(0, amount - wallet_part)
+            raise InsufficientFunds(
+                f"Your wallet is {format_rupees(short)} short of {format_rupees(amount)}. "
+                'Pay the rest by UPI/card with {"method": "mixed"}.',
+                amount_paise=amount,
+                wallet_part_paise=min(wallet_part, amount),
+                gateway_part_paise=short,
+            ) from exc
         return Response(OrderOut(order).data, status=status.HTTP_201_CREATED)
+
+
+class PaymentDetailApi(APIView):
+    """A mixed payment as of now (synced with the gateway's capture and the clock)."""
+
+    @extend_schema(
+        operation_id="flash_payments_retrieve",
+        responses={200: FlashPaymentOut, 404: PROBLEM},
+        tags=TAGS,
+    )
+    def get(self, request, payment_id: int):
+        payment = selectors.payment_access(user=request.user, payment_id=payment_id)
+        if payment.status in ("created", "funds_reserved", "payment_pending"):
+            services.payment_sync(payment_id=payment.pk)
+            payment = selectors.payment_access(user=request.user, payment_id=payment_id)
+        return Response(FlashPaymentOut(payment, context={"request": request}).data)
+
+
+class PaymentVerifyApi(APIView):
+    """The app's checkout result: the signed payment is verified, then the payment syncs.
+
+    400 bad signature (nothing credited). Safe to send twice; the webhook may also
+    have done it.
+    """
+
+    @extend_schema(
+        operation_id="flash_payments_verify",
+        request=PaymentVerifyIn,
+        responses={200: FlashPaymentOut, 400: PROBLEM, 404: PROBLEM},
+        tags=TAGS,
+    )
+    def post(self, request, payment_id: int):
+        data = PaymentVerifyIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        payment = services.payment_note_return(
+            user=request.user,
+            payment_id=payment_id,
+            gateway_order_id=fields["razorpay_order_id"],
+            payment_ref=fields["razorpay_payment_id"],
+            signature=fields["razorpay_signature"],
+        )
+        payment = selectors.payment_access(user=request.user, payment_id=payment.pk)
+        return Response(FlashPaymentOut(payment, context={"request": request}).data)
+
+
+class PaymentCancelApi(APIView):
+    """Give up on the card part: the held wallet part goes back; the hold keeps running."""
+
+    @extend_schema(
+        operation_id="flash_payments_cancel",
+        request=None,
+        responses={200: FlashPaymentOut, 404: PROBLEM},
+        tags=TAGS,
+    )
+    def post(self, request, payment_id: int):
+        payment = services.payment_cancel(user=request.user, payment_id=payment_id)
+        payment = selectors.payment_access(user=request.user, payment_id=payment.pk)
+        return Response(FlashPaymentOut(payment, context={"request": request}).data)
 
 
 class HoldReleaseApi(APIView):

@@ -223,4 +223,156 @@ def test_the_schema_documents_every_flash_sale_operation(api):
         "flash_waitlist_join",
         "flash_waitlist_leave",
         "flash_orders_retrieve",
+        "flash_payments_retrieve",
+        "flash_payments_verify",
+        "flash_payments_cancel",
     }
+    checkout = schema["paths"]["/api/v1/flash-sales/holds/{hold_id}/checkout/"]["post"]
+    assert {"201", "202", "402"} <= set(checkout["responses"])
+
+
+# --- mixed payment -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def short_api(db):
+    """A buyer with ₹200 and the app signed in as them."""
+    from flashsale.tests.factories import fund
+
+    user = UserFactory()
+    fund(user, 20_000)
+    client = APIClient()
+    client.force_authenticate(user)
+    client.user = user
+    return client
+
+
+def checkout(client, hold_id, key, **body):
+    return client.post(
+        f"/api/v1/flash-sales/holds/{hold_id}/checkout/",
+        body,
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+
+def test_a_short_wallet_gets_402_with_the_split_then_pays_mixed(short_api, item):
+    from billing.gateways import simulator
+    from marketplace.tests.factories import assert_ledger_balanced
+
+    hold, _ = services.hold_create(user=short_api.user, item_id=item.pk, quantity=1)
+
+    # when the app tries the wallet alone, it learns the split
+    short = checkout(short_api, hold.pk, "w-1")
+    assert short.status_code == 402
+    assert short["Content-Type"] == PROBLEM
+    problem = short.json()
+    assert (problem["code"], problem["amount_paise"]) == ("insufficient_funds", 49_900)
+    assert (problem["wallet_part_paise"], problem["gateway_part_paise"]) == (20_000, 29_900)
+    assert "₹299.00 short" in problem["detail"]
+
+    # when it asks for a mixed payment, it gets what the Razorpay SDK needs
+    opened = checkout(short_api, hold.pk, "m-1", method="mixed", expected_amount_paise=49_900)
+    assert opened.status_code == 202
+    payment = opened.json()
+    assert (payment["status"], payment["hold_id"], payment["order_id"]) == (
+        "payment_pending",
+        hold.pk,
+        None,
+    )
+    assert (payment["wallet_part_paise"], payment["gateway_part_paise"]) == (20_000, 29_900)
+    gateway = payment["gateway"]
+    assert (gateway["amount_paise"], gateway["currency"]) == (29_900, "INR")
+    assert gateway["key_id"] and gateway["order_id"].startswith("order_")
+    assert gateway["checkout_url"].startswith("http://testserver/")
+    assert [s["status"] for s in payment["steps"]] == [
+        "created",
+        "funds_reserved",
+        "payment_pending",
+    ]
+    held = short_api.get(f"/api/v1/flash-sales/holds/{hold.pk}/").json()
+    assert held["open_payment_id"] == payment["id"]
+
+    # when the app sends the signed checkout result
+    fields = simulator().complete_checkout(order_id=gateway["order_id"], outcome="succeed")
+    done = short_api.post(
+        f"/api/v1/flash-sales/payments/{payment['id']}/verify/", fields, format="json"
+    )
+
+    # then the payment is fulfilled and the order says how it was paid
+    assert done.status_code == 200
+    assert done.json()["status"] == "fulfilled" and done.json()["gateway"] is None
+    order = short_api.get(f"/api/v1/flash-sales/orders/{done.json()['order_id']}/").json()
+    assert (order["payment_method"], order["payment_id"]) == ("mixed", payment["id"])
+    assert (order["wallet_paid_paise"], order["gateway_paid_paise"]) == (20_000, 29_900)
+    assert order["amount_paise"] == 49_900 and order["number"].startswith("FS-")
+    again = short_api.get(f"/api/v1/flash-sales/payments/{payment['id']}/").json()
+    assert again["order_id"] == order["id"]
+    assert balance(short_api.user) == 0
+    assert_ledger_balanced()
+
+
+def test_a_wallet_order_says_it_was_paid_from_the_wallet(api, item):
+    hold = api.post(hold_url(item), {}, format="json", HTTP_IDEMPOTENCY_KEY="h").json()
+
+    order = checkout(api, hold["id"], "c").json()
+
+    assert (order["payment_method"], order["payment_id"]) == ("wallet", None)
+    assert (order["wallet_paid_paise"], order["gateway_paid_paise"]) == (49_900, 0)
+
+
+def test_mixed_checkout_refusals_are_problem_details_and_change_nothing(
+    short_api, api, buyer, item
+):
+    from flashsale.models import FlashPayment
+    from wallet.services import wallet_ensure
+
+    mine, _ = services.hold_create(user=short_api.user, item_id=item.pk, quantity=1)
+    theirs, _ = services.hold_create(user=UserFactory(), item_id=item.pk, quantity=1)
+    gone, _ = services.hold_create(user=short_api.user, item_id=item.pk, quantity=1)
+    Hold.objects.filter(pk=gone.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    tampered = checkout(short_api, mine.pk, "t", method="mixed", expected_amount_paise=1)
+    stranger = checkout(short_api, theirs.pk, "s", method="mixed")
+    expired = checkout(short_api, gone.pk, "e", method="mixed")
+    bad_method = checkout(short_api, mine.pk, "b", method="crypto")
+    tampered_wallet = checkout(short_api, mine.pk, "tw", expected_amount_paise=1)
+    rich_hold, _ = services.hold_create(user=buyer, item_id=item.pk, quantity=1)
+    not_needed = checkout(api, rich_hold.pk, "n", method="mixed")
+    nobody = short_api.get("/api/v1/flash-sales/payments/999999/")
+
+    assert (tampered.status_code, tampered.json()["code"]) == (409, "price_changed")
+    assert tampered.json()["price_paise"] == 49_900
+    assert (stranger.status_code, stranger.json()["code"]) == (404, "hold_not_found")
+    assert (expired.status_code, expired.json()["code"]) == (410, "hold_expired")
+    assert bad_method.status_code == 400 and bad_method["Content-Type"] == PROBLEM
+    assert (tampered_wallet.status_code, tampered_wallet.json()["code"]) == (409, "price_changed")
+    assert (not_needed.status_code, not_needed.json()["code"]) == (400, "order_not_needed")
+    assert (nobody.status_code, nobody.json()["code"]) == (404, "payment_not_found")
+    assert not FlashPayment.objects.exists() and FlashOrder.objects.count() == 0
+    wallet = wallet_ensure(user=short_api.user)
+    assert (wallet.available.balance_paise, wallet.reserved.balance_paise) == (20_000, 0)
+
+
+def test_a_bad_signature_credits_nothing_and_cancel_gives_the_wallet_part_back(short_api, item):
+    from wallet.services import wallet_ensure
+
+    hold, _ = services.hold_create(user=short_api.user, item_id=item.pk, quantity=1)
+    payment = checkout(short_api, hold.pk, "m", method="mixed").json()
+
+    forged = short_api.post(
+        f"/api/v1/flash-sales/payments/{payment['id']}/verify/",
+        {
+            "razorpay_order_id": payment["gateway"]["order_id"],
+            "razorpay_payment_id": "pay_forged",
+            "razorpay_signature": "0" * 64,
+        },
+        format="json",
+    )
+    cancelled = short_api.post(f"/api/v1/flash-sales/payments/{payment['id']}/cancel/")
+
+    assert forged.status_code == 400 and forged["Content-Type"] == PROBLEM
+    assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelled")
+    wallet = wallet_ensure(user=short_api.user)
+    assert (wallet.available.balance_paise, wallet.reserved.balance_paise) == (20_000, 0)
+    assert Hold.objects.get(pk=hold.pk).status == HoldStatus.ACTIVE
