@@ -185,12 +185,13 @@ def throttle_rows(*, limit: int = 5) -> list[dict]:
 
 
 def _spark(values: list[int], *, width: int = 96, height: int = 22) -> list[dict]:
-    """Bars of a tiny inline chart (one per hour), scaled to the busiest hour."""
+    """Bars of a tiny inline chart (one per hour), scaled to the busiest hour; an empty
+    hour is a 1-pixel tick, so the day's frame shows even for a key used once."""
     top = max(values, default=0) or 1
     step = width / max(len(values), 1)
     bars = []
     for position, value in enumerate(values):
-        tall = round(value / top * height, 1) if value else 0
+        tall = max(1.0, round(value / top * height, 1)) if value else 1
         bars.append(
             {"x": round(position * step, 1), "y": round(height - tall, 1), "h": tall, "n": value}
         )
