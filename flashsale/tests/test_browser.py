@@ -1,7 +1,8 @@
 """A buyer's story in a real browser (system Chromium) against a live Daphne server.
 
 Two people watch the same item; one holds it and the other sees the stock bar
-drop without reloading; the holder pays; a second hold runs out on screen.
+drop without reloading; the holder pays; a second hold runs out on screen. A
+buyer with a short wallet pays the rest through the simulated gateway.
 """
 
 import re
@@ -140,3 +141,41 @@ def test_two_buyers_watch_one_item_hold_pay_and_a_hold_runs_out(
     expect(ravi_page.get_by_test_id("hold-expired")).to_be_visible(timeout=10_000)
     assert Hold.objects.get(pk=hold.pk).status == HoldStatus.EXPIRED
     assert SaleItem.objects.get(pk=item.pk).available == 9
+
+
+def test_a_short_wallet_pays_the_rest_by_card_and_sees_the_order(
+    browser, live_server_url, close_body_connections
+):
+    # given Meera with ₹200 in her wallet and a ₹499 item on sale
+    item = item_make(total=5, per_user_limit=1, price_paise=49_900)
+    meera = UserFactory()
+    fund(meera, 20_000)
+    page = signed_in_page(browser, live_server_url, meera)
+    page.goto(f"{live_server_url}/flash/")
+
+    # when she holds it
+    page.get_by_test_id(f"hold-{item.pk}").click()
+    expect(page).to_have_url(re.compile(r"/flash/holds/\d+/$"))
+
+    # then the hold page offers to split the price between her wallet and her card
+    expect(page.get_by_test_id("split-wallet")).to_have_text("₹200.00")
+    expect(page.get_by_test_id("split-gateway")).to_have_text("₹299.00")
+    pay = page.get_by_test_id("pay-mixed")
+    expect(pay).to_have_text("Pay ₹200.00 from wallet + ₹299.00 by card")
+    page.screenshot(path="/tmp/flash-hold-split.png", full_page=True)
+
+    # when she pays the rest on the (simulated) Razorpay sheet
+    pay.click()
+    expect(page.get_by_test_id("checkout-amount")).to_have_text("₹299.00")
+    page.get_by_test_id("pay-succeed").click()
+
+    # then she lands on her order, paid from both
+    expect(page.get_by_test_id("order-amount")).to_have_text("₹499.00")
+    expect(page.get_by_test_id("order-wallet-part")).to_have_text("₹200.00")
+    expect(page.get_by_test_id("order-gateway-part")).to_have_text("₹299.00")
+    order = FlashOrder.objects.get(user=meera)
+    expect(page.get_by_test_id("order-number")).to_have_text(order.number)
+    page.screenshot(path="/tmp/flash-order-mixed.png", full_page=True)
+    assert order.payment.status == "fulfilled"
+    assert Hold.objects.get(pk=order.hold_id).status == HoldStatus.CONFIRMED
+    assert SaleItem.objects.get(pk=item.pk).available == 4
