@@ -18,6 +18,7 @@ limit high enough for the load (VENDOR_API_RATE_LIMIT=100000000). See README.
 
 import argparse
 import asyncio
+import logging
 import os
 import random
 import statistics
@@ -39,6 +40,10 @@ def django_setup() -> None:
     import django
 
     django.setup()
+    # django.setup() applies the project's LOGGING (root at INFO): httpx would then log
+    # every request as a JSON line, costing the load generator - on the server's own
+    # CPUs - more than a single event or an access check costs the server.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def setup(run_id: str) -> tuple[str, str, int]:

@@ -2,13 +2,21 @@
 
 A key is `fp_test_<secret>` or `fp_live_<secret>`; only sha256(full key) is
 stored, with the last four characters for the masked listing.
+
+Every vendor API request authenticates, so the key row is kept in this process
+for VENDOR_API_KEY_CACHE_SECONDS (a query and its ORM work saved per request).
+Expiry is still checked against the clock on every request; a revocation drops
+the entry in the revoking process at once and reaches the other server
+processes within that many seconds. Unknown keys are never cached.
 """
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,6 +25,8 @@ from marketplace.models import ApiKey, ApiKeyMode, Pass, Plan, PlanKind, VendorP
 
 PREFIXES = {ApiKeyMode.TEST: "fp_test_", ApiKeyMode.LIVE: "fp_live_"}
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most this often
+_KEY_CACHE_MAX = 10_000
+_key_cache: dict[str, tuple[float, ApiKey]] = {}  # secret hash -> (good until, key)
 
 
 class KeyInvalid(DomainError):
@@ -70,7 +80,25 @@ def api_key_revoke(*, vendor: VendorProfile, key_id: int) -> ApiKey:
     if key is None:
         raise NotFound("No such key.")
     del updated  # revoking twice is a no-op
+    _key_cache.pop(key.secret_hash, None)
     return key
+
+
+def _key_lookup(digest: str) -> ApiKey | None:
+    hit = _key_cache.get(digest)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    key = ApiKey.objects.select_related("vendor__user").filter(secret_hash=digest).first()
+    ttl = settings.VENDOR_API_KEY_CACHE_SECONDS
+    if key is not None and ttl > 0:
+        if len(_key_cache) >= _KEY_CACHE_MAX:
+            _key_cache.clear()
+        _key_cache[digest] = (time.monotonic() + ttl, key)
+    return key
+
+
+def api_key_cache_clear() -> None:
+    _key_cache.clear()
 
 
 def api_key_authenticate(raw: str, *, now=None) -> ApiKey:
@@ -78,7 +106,7 @@ def api_key_authenticate(raw: str, *, now=None) -> ApiKey:
     now = now or timezone.now()
     if not raw.startswith(tuple(PREFIXES.values())):
         raise KeyInvalid("Unknown API key.")
-    key = ApiKey.objects.select_related("vendor__user").filter(secret_hash=key_hash(raw)).first()
+    key = _key_lookup(key_hash(raw))
     if key is None:
         raise KeyInvalid("Unknown API key.")
     if key.revoked_at is not None:

@@ -12,6 +12,9 @@ env = environ.Env()
 # Per API key sliding window (flexpass.ratelimit): requests per window.
 VENDOR_API_RATE_LIMIT = env.int("VENDOR_API_RATE_LIMIT", default=600)
 VENDOR_API_RATE_WINDOW_SECONDS = env.int("VENDOR_API_RATE_WINDOW_SECONDS", default=60)
+# Each server process keeps a used key's row this long (0: look it up on every request):
+# a revocation reaches the other processes within it (marketplace.services.keys).
+VENDOR_API_KEY_CACHE_SECONDS = env.int("VENDOR_API_KEY_CACHE_SECONDS", default=5)
 # Access checks are served from the cache; every change we make to a pass drops
 # the entry on commit, the TTL bounds staleness from paths that do not (expiry is
 # recomputed from expires_at on every read anyway).
