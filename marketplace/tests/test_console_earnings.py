@@ -175,3 +175,24 @@ def test_test_passes_show_with_a_test_badge_and_expired_ones_do_not_show(client)
     assert page.count('data-testid="console-pass-row"') == 1
     assert f'data-pass-id="{minted.pk}"' in page
     assert '<span class="badge brand">test</span>' in page
+
+
+def test_metered_sessions_count_towards_their_service():
+    from marketplace.services import sessions
+    from marketplace.tests.factories import metered_plan
+
+    vendor = VendorFactory()
+    plan = metered_plan(service__vendor=vendor, service__name="Live tutor", metered_rate_paise=200)
+    user = UserFactory()
+    fund(user, 100_000)
+    started = timezone.now() - timedelta(minutes=3)
+    session = sessions.session_start(user=user, plan=plan, now=started)
+    sessions.session_stop(session_id=session.pk, user=user, now=started + timedelta(minutes=3))
+    session.refresh_from_db()
+
+    earnings = console_selectors.vendor_earnings(vendor=vendor)
+
+    share = session.cost_paise - session.cost_paise // 10
+    assert session.cost_paise == 600
+    assert [(s.name, s.paise) for s in earnings.by_service] == [("Live tutor", share)]
+    assert earnings.payable_paise == earnings.total_paise == share
