@@ -18,6 +18,8 @@ from django.utils.html import format_html
 from flashsale import selectors, services
 from flashsale.models import (
     FlashOrder,
+    FlashPayment,
+    FlashPaymentTransition,
     FlashSale,
     Hold,
     HoldStatus,
@@ -295,6 +297,40 @@ class FlashOrderAdmin(ReadOnlyAdmin):
     @admin.display(description="Amount", ordering="amount_paise")
     def amount(self, obj):
         return format_rupees(obj.amount_paise)
+
+
+class FlashPaymentTransitionInline(admin.TabularInline):
+    model = FlashPaymentTransition
+    fields = ("created_at", "from_status", "to_status", "note")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(FlashPayment)
+class FlashPaymentAdmin(ReadOnlyAdmin):
+    """Mixed payments (wallet part + card part) for holds, with every step they took."""
+
+    list_display = ("number", "buyer", "hold", "status", "price", "wallet", "card", "created_at")
+    list_filter = ("status",)
+    list_select_related = ("buyer", "hold")
+    search_fields = ("buyer__email",)
+    inlines = [FlashPaymentTransitionInline]
+
+    @admin.display(description="Price", ordering="price_paise")
+    def price(self, obj):
+        return format_rupees(obj.price_paise)
+
+    @admin.display(description="Wallet part")
+    def wallet(self, obj):
+        return format_rupees(obj.wallet_part_paise)
+
+    @admin.display(description="Card part")
+    def card(self, obj):
+        return format_rupees(obj.gateway_part_paise)
 
 
 @admin.register(WaitlistEntry)

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from flashsale import live
 from flashsale.errors import HoldClosed, HoldExpired, HoldNotFound
-from flashsale.models import EventKind, FlashOrder, Hold, HoldStatus, SaleItem
+from flashsale.models import EventKind, FlashOrder, FlashPayment, Hold, HoldStatus, SaleItem
 from flashsale.selectors import item_related
 from flashsale.services.holds import hold_expire
 from flashsale.services.stock import event_append
@@ -48,10 +48,16 @@ def hold_checkout(*, user, hold_id: int, now=None) -> tuple[FlashOrder, bool]:
     """
     now = now or timezone.now()
     try:
-        return _checkout(user=user, hold_id=hold_id, now=now)
+        order, created = _checkout(user=user, hold_id=hold_id, now=now)
     except HoldExpired:
         hold_expire(hold_id=hold_id, now=now)  # lazy expiry: no waiting for the beat job
         raise
+    if created and FlashPayment.objects.filter(hold_id=hold_id).exists():
+        from flashsale.services.payments import payments_close_for_hold
+
+        # Paid from the wallet after all: a card payment still open gives its wallet part back.
+        payments_close_for_hold(hold_id=hold_id, reason="Paid from your wallet instead.")
+    return order, created
 
 
 @money_transaction

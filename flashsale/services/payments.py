@@ -195,8 +195,10 @@ def payment_cancel(*, user, payment_id) -> FlashPayment:
     )
 
 
-def payments_close_for_hold(*, hold_id: int) -> int:
-    """The hold was released: cancel its open payments (their wallet parts go back).
+def payments_close_for_hold(
+    *, hold_id: int, reason: str = "You released the hold. Nothing was charged."
+) -> int:
+    """The hold was released or paid otherwise: cancel its open payments (wallet parts back).
 
     A card payment captured meanwhile stays in the wallet, as the rule says.
     """
@@ -211,7 +213,7 @@ def payments_close_for_hold(*, hold_id: int) -> int:
         orders.order_close(
             order_id=pk,
             to_status=S.CANCELLED,
-            reason="You released the hold. Nothing was charged.",
+            reason=reason,
             flow=FLASH_FLOW,
         )
     return len(ids)

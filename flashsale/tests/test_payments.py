@@ -359,3 +359,30 @@ def test_releasing_the_hold_cancels_its_open_payment(short_buyer, hold):
     assert balance(short_buyer) == 20_000 + 29_900
     assert not FlashOrder.objects.exists()
     assert_books_right()
+
+
+def test_paying_from_the_wallet_after_all_cancels_the_open_card_payment(short_buyer, hold):
+    payment = services.hold_pay_mixed(user=short_buyer, hold_id=hold.pk, idempotency_key="k1")
+    fund(short_buyer, 49_900)  # a top-up elsewhere: the wallet now covers the price alone
+
+    order, created = services.hold_checkout(user=short_buyer, hold_id=hold.pk)
+
+    payment.refresh_from_db()
+    assert created and order.payment_id is None
+    assert (payment.status, payment.failure_reason) == (
+        S.CANCELLED,
+        "Paid from your wallet instead.",
+    )
+    assert (balance(short_buyer), reserved(short_buyer)) == (20_000, 0)
+    assert_books_right()
+
+
+def test_staff_see_payments_and_their_steps_in_the_admin(client, short_buyer, hold):
+    payment = services.hold_pay_mixed(user=short_buyer, hold_id=hold.pk, idempotency_key="k1")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    listing = client.get("/admin/flashsale/flashpayment/")
+    detail = client.get(f"/admin/flashsale/flashpayment/{payment.pk}/change/")
+
+    assert listing.status_code == 200 and payment.number in listing.content.decode()
+    assert detail.status_code == 200 and "payment_pending" in detail.content.decode()
