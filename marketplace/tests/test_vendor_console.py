@@ -132,3 +132,57 @@ def test_the_overview_shows_counts_and_a_getting_started_card_when_empty(client)
     assert 'data-testid="getting-started"' in first
     assert 'data-testid="getting-started"' not in second
     assert 'data-testid="live-services">1<' in second
+
+
+def _grow(vendor, n: int, tag: str):
+    """n more of everything a console page lists: plans on the first service, sold passes,
+    usage, keys, failed deliveries."""
+    from django.utils import timezone
+
+    from marketplace.models import UsageEvent, WebhookDelivery
+    from marketplace.services import keys, pass_purchase, webhooks
+    from marketplace.tests.factories import fund
+
+    service = vendor.services.order_by("pk").first() or ServiceFactory(vendor=vendor)
+    endpoint, _ = webhooks.webhook_endpoint_create(vendor=vendor, url="https://example.com/h")
+    for i in range(n):
+        plan = usage_plan(service=service, name=f"{tag}{i}")
+        buyer = UserFactory()
+        fund(buyer, 100_000)
+        bought = pass_purchase(buyer=buyer, plan=plan, idempotency_key=f"{tag}{i}").pass_obj
+        UsageEvent.objects.create(
+            vendor=vendor,
+            pass_obj=bought,
+            event_id=f"{tag}{i}",
+            units=1,
+            occurred_at=timezone.now(),
+        )
+        keys.api_key_create(vendor=vendor, mode="test")
+        WebhookDelivery.objects.create(
+            endpoint=endpoint,
+            event_id=f"evt_{tag}{i}",
+            event_type="usage.recorded",
+            payload={},
+            status="failed",
+        )
+    return service
+
+
+@pytest.mark.parametrize("url", ["/vendor/", "/vendor/keys/", "/vendor/services/{service}/"])
+def test_console_pages_do_the_same_number_of_queries_however_much_there_is(client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    vendor = VendorFactory()
+    service = _grow(vendor, 1, "a")
+    client.force_login(vendor.user)
+    address = url.format(service=service.pk)
+    client.get(address)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(address).status_code == 200
+
+    _grow(vendor, 6, "b")
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(address).status_code == 200
+
+    assert len(many) == len(few), "\n".join(q["sql"] for q in many.captured_queries)
