@@ -66,6 +66,27 @@ def test_api_requests_count_whoever_authenticated_them(client):
     assert active()[:2] == (2, 2)
 
 
+def test_a_mobile_app_with_a_jwt_counts_too(client):
+    # Given an app that signed in (which itself counts) and then forgot about
+    from django.core.cache import cache
+
+    from accounts.tests.factories import UserFactory
+    from accounts.tests.headless import ME, bearer
+    from accounts.tests.test_api import access_token_for
+
+    token = access_token_for(client, UserFactory())
+    activity_forget_all()
+    cache.delete_pattern("*activity*")
+    assert active() == (0, 0, 0)
+
+    # When the app calls the API with its token only (no cookies)
+    app = client.__class__()
+    assert app.get(ME, headers=bearer(token)).status_code == 200
+
+    # Then its user is active
+    assert active() == (1, 1, 1)
+
+
 def test_anonymous_requests_record_nothing(client):
     client.get(reverse("marketplace:catalog"))
     client.get("/healthz")
