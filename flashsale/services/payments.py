@@ -67,10 +67,11 @@ def _fulfil_hold(payment: FlashPayment) -> str:
 
 def _on_cancelled(payment: FlashPayment) -> None:
     """A paid payment that bought nothing: tell the buyer where the money is."""
+    back = payment.wallet_part_paise + payment.topup.amount_paise  # held part + card charge
     notify(
         user=payment.buyer_id,
         kind="hold_expiring",
-        title=f"{format_rupees(payment.price_paise)} is back in your wallet",
+        title=f"{format_rupees(back)} is back in your wallet",
         body=payment.failure_reason,
         url=reverse("flashsale:payment", args=[payment.pk]),
         dedupe_key=f"flashpay:{payment.pk}:cancelled",

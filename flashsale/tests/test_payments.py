@@ -386,3 +386,17 @@ def test_staff_see_payments_and_their_steps_in_the_admin(client, short_buyer, ho
 
     assert listing.status_code == 200 and payment.number in listing.content.decode()
     assert detail.status_code == 200 and "payment_pending" in detail.content.decode()
+
+
+def test_a_card_part_below_the_smallest_top_up_is_rounded_up_and_the_rest_kept(item):
+    nearly = UserFactory()
+    fund(nearly, 49_500)  # ₹4 short; the smallest top-up is ₹10
+    hold, _ = services.hold_create(user=nearly, item_id=item.pk, quantity=1)
+
+    payment = services.hold_pay_mixed(user=nearly, hold_id=hold.pk, idempotency_key="k1")
+    payment = come_back(payment, pay(payment))
+
+    assert (payment.gateway_part_paise, payment.gateway_charge_paise) == (400, 1_000)
+    assert payment.status == S.FULFILLED
+    assert balance(nearly) == 600
+    assert_books_right()
