@@ -238,6 +238,16 @@ def vendor_services(*, vendor: VendorProfile) -> list[Service]:
     )
 
 
+def vendor_service(*, vendor: VendorProfile, service_id: int) -> Service:
+    """One of the vendor's services with its plans, for its row in the list (two queries)."""
+    return (
+        Service.objects.filter(vendor=vendor, pk=service_id)
+        .select_related("category")
+        .prefetch_related("plans")
+        .get()
+    )
+
+
 # --- passes and usage ---------------------------------------------------------------------
 
 

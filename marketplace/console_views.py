@@ -16,7 +16,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
@@ -60,9 +59,15 @@ def vendor_required(view):
 
 
 def _render(request, template: str, context: dict, *, partial: str | None = None, status=200):
-    """The full page, or for htmx requests only `partial` (a {% partialdef %} in it)."""
+    """The full page, or for htmx requests only `partial` (a {% partialdef %} in it).
+
+    htmx swaps only 2xx answers, so a form returned with its errors to an htmx
+    request is a 200; plain form posts with errors get a 400.
+    """
     context.setdefault("vendor", getattr(request, "vendor", None))
     name = f"{template}#{partial}" if partial and request.htmx else template
+    if request.htmx and status == 400:
+        status = 200
     response = render(request, name, context, status=status)
     patch_vary_headers(response, ["HX-Request"])
     return response
@@ -209,10 +214,8 @@ def service_status(request, service_id: int):
     )
     if not request.htmx:
         messages.success(request, f"{service.name} is now {service.get_status_display().lower()}.")
-        return redirect(request.POST.get("next") or reverse("console:services"))
-    service = next(
-        s for s in selectors.vendor_services(vendor=request.vendor) if s.pk == service.pk
-    )
+        return redirect("console:services")
+    service = selectors.vendor_service(vendor=request.vendor, service_id=service.pk)
     return _render(
         request, "marketplace/console/services.html", {"s": service}, partial="service-row"
     )

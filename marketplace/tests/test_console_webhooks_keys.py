@@ -224,6 +224,16 @@ def test_a_key_can_expire_on_a_future_day_only(client, vendor):
     assert timezone.localtime(key.expires_at).date() == tomorrow
 
 
+def test_a_bad_key_form_over_htmx_comes_back_with_its_errors_in_the_panel(client, vendor):
+    response = client.post("/vendor/keys/", {"mode": "root"}, **HTMX)
+
+    body = response.content.decode()
+    assert response.status_code == 200  # htmx swaps 2xx answers only
+    assert body.lstrip().startswith('<div id="keys-panel"')
+    assert "Select a valid choice." in body
+    assert ApiKey.objects.count() == 0
+
+
 def test_revoking_a_key_over_htmx_and_not_another_vendors(client, vendor):
     from marketplace.services import keys
 
