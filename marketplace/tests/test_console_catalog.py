@@ -257,3 +257,23 @@ def test_the_services_page_does_a_fixed_number_of_queries(client, vendor, assert
 
     assert response.content.decode().count('data-testid="service-row"') == 11
     assert many.total == few.total
+
+
+def test_a_logo_is_uploaded_and_can_be_removed(client, vendor):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "#5b4cf0").save(buffer, format="PNG")
+    logo = SimpleUploadedFile("logo.png", buffer.getvalue(), content_type="image/png")
+
+    client.post("/vendor/services/new/", {**service_data(), "logo": logo})
+    service = Service.objects.get()
+    had_logo = bool(service.logo)
+    client.post(f"/vendor/services/{service.pk}/", {**service_data(), "clear_logo": "on"})
+    service.refresh_from_db()
+
+    assert had_logo is True
+    assert not service.logo

@@ -186,3 +186,31 @@ def test_console_pages_do_the_same_number_of_queries_however_much_there_is(clien
         assert client.get(address).status_code == 200
 
     assert len(many) == len(few), "\n".join(q["sql"] for q in many.captured_queries)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/vendor/services/new/",
+        "/vendor/services/1/status/",
+        "/vendor/plans/1/active/",
+        "/vendor/webhooks/",
+        "/vendor/webhooks/replay/",
+        "/vendor/keys/",
+        "/vendor/keys/1/revoke/",
+        "/vendor/keys/test-passes/",
+    ],
+)
+def test_customers_cannot_post_to_the_console(client, url):
+    from marketplace.models import ApiKey, Service, WebhookEndpoint
+
+    client.force_login(UserFactory())
+
+    response = client.post(url, {"name": "x", "mode": "live", "url": "https://example.com/"})
+
+    assert response.status_code == 403
+    assert (Service.objects.count(), ApiKey.objects.count(), WebhookEndpoint.objects.count()) == (
+        0,
+        0,
+        0,
+    )
