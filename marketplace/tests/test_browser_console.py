@@ -183,3 +183,11 @@ def test_a_vendor_lists_a_plan_and_reported_usage_reaches_the_buyer_live(
     # Then the catalog no longer lists it
     buyer.goto("/catalog/")
     expect(buyer.get_by_test_id("service-card").filter(has_text="ImageGen Pro")).to_have_count(0)
+
+    # And the buyer, a customer, is invited to sell from her profile
+    buyer.goto("/profile/")
+    expect(buyer.get_by_test_id("become-vendor")).to_contain_text("Become a vendor")
+    shoot(buyer, "13-profile-become-vendor")
+    buyer.get_by_test_id("become-vendor-link").click()
+    expect(buyer.get_by_test_id("apply-form")).to_be_visible()
+    shoot(buyer, "14-apply")
