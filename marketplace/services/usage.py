@@ -18,6 +18,7 @@ Ingest (one transaction per call, single or batch):
    (all passes' events in one INSERT).
 """
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -144,8 +145,8 @@ UNITS_MAX = 2_147_483_647  # UsageEvent.units is a PostgreSQL integer
 def _claim(vendor_id: int, rows: list[tuple[str, int, int, datetime]], now) -> set[str]:
     """Insert the event rows unless their id exists; the ids we inserted.
 
-    One statement. On PostgreSQL the rows travel as four arrays (unnest), not as
-    thousands of bind parameters.
+    One statement. On PostgreSQL the rows travel as one JSON array, not as thousands
+    of bind parameters (or arrays that the driver quotes element by element).
     """
     if not rows:
         return set()
@@ -153,13 +154,20 @@ def _claim(vendor_id: int, rows: list[tuple[str, int, int, datetime]], now) -> s
     rows = sorted(rows)  # two requests claiming overlapping ids take the index locks in one order
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # The rows travel as one JSON text: one parameter to quote, parsed by the server.
+            payload = json.dumps(
+                [
+                    [event_id, pass_id, units, at.isoformat()]
+                    for event_id, pass_id, units, at in rows
+                ]
+            )
             cursor.execute(
                 f"INSERT INTO {table} (vendor_id, event_id, pass_obj_id, units, occurred_at, "
-                f"created_at) SELECT %s, e.event_id, e.pass_id, e.units, e.occurred_at, %s "
-                f"FROM unnest(%s::varchar[], %s::bigint[], %s::integer[], %s::timestamptz[]) "
-                f"WITH ORDINALITY AS e(event_id, pass_id, units, occurred_at, n) ORDER BY e.n "
+                f"created_at) SELECT %s, e->>0, (e->>1)::bigint, (e->>2)::integer, "
+                f"(e->>3)::timestamptz, %s FROM json_array_elements(%s::json) WITH ORDINALITY "
+                f"AS rows(e, n) ORDER BY n "
                 f"ON CONFLICT (vendor_id, event_id) DO NOTHING RETURNING event_id",
-                [vendor_id, now, *(list(column) for column in zip(*rows, strict=True))],
+                [vendor_id, now, payload],
             )
         else:  # SQLite (embedded mode)
             values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))

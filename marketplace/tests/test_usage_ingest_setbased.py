@@ -1,7 +1,10 @@
 """Usage ingest does a fixed number of statements per batch, whatever its size."""
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from flexpass import ratelimit
@@ -103,3 +106,17 @@ def test_units_beyond_the_integer_column_are_refused_not_a_500(vendor, buyer):
         {"event_id": "huge", "status": "refused", "reason": "units_too_large"}
     ]
     assert UsageEvent.objects.count() == 0
+
+
+def test_any_event_id_and_timestamp_are_stored_exactly(vendor, buyer):
+    p = _pass(buyer, vendor, 10)
+    key = keys.api_key_create(vendor=vendor, mode="live").key
+    at = timezone.now().astimezone(ZoneInfo("Asia/Kolkata")).replace(microsecond=123456)
+    odd = ['ünï-😀-"quote"\\', "tab\there", "comma,{brace}", "'single'", "a" * 255]
+
+    outcome = usage.usage_ingest(key=key, events=[usage.EventIn(i, p.token, 1, at) for i in odd])
+
+    assert outcome.count("accepted") == 5
+    stored = dict(UsageEvent.objects.values_list("event_id", "occurred_at"))
+    assert sorted(stored) == sorted(odd)
+    assert set(stored.values()) == {at}
