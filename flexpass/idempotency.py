@@ -18,7 +18,7 @@ import json
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.utils import timezone
 from rest_framework.response import Response
 
@@ -64,16 +64,10 @@ def idempotent(view_method):
             )
         endpoint = request.resolver_match.view_name if request.resolver_match else request.path
         fingerprint = _fingerprint(request)
-        cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
-        try:
-            with transaction.atomic():
-                IdempotencyRecord.objects.filter(
-                    user=request.user, key=key, endpoint=endpoint, created_at__lt=cutoff
-                ).delete()
-                record = IdempotencyRecord.objects.create(
-                    user=request.user, key=key, endpoint=endpoint, request_hash=fingerprint
-                )
-        except IntegrityError:
+        record_id = _record_open(
+            user=request.user, key=key, endpoint=endpoint, fingerprint=fingerprint
+        )
+        if record_id is None:
             first = IdempotencyRecord.objects.get(user=request.user, key=key, endpoint=endpoint)
             if first.request_hash != fingerprint:
                 return _problem(
@@ -96,19 +90,66 @@ def idempotent(view_method):
         try:
             response = view_method(self, request, *args, **kwargs)
         except Exception:
-            record.delete()
+            IdempotencyRecord.objects.filter(pk=record_id).delete()
             raise
         if 200 <= response.status_code < 300:
-            IdempotencyRecord.objects.filter(pk=record.pk).update(
-                status=IdempotencyRecord.Status.DONE,
-                response_status=response.status_code,
-                response_body=response.data,
-            )
+            _record_close(record_id, response)
         else:
-            record.delete()
+            IdempotencyRecord.objects.filter(pk=record_id).delete()
         return response
 
     return wrapper
+
+
+def _record_open(*, user, key: str, endpoint: str, fingerprint: str) -> int | None:
+    """Claim the key: the new record's id, or None when a live record for it exists.
+
+    One INSERT ... ON CONFLICT DO NOTHING (no exception, so no savepoint). An
+    expired record the periodic purge has not reached yet is deleted here and
+    the key claimed afresh.
+    """
+    table = IdempotencyRecord._meta.db_table
+    created_at = IdempotencyRecord._meta.get_field("created_at").get_db_prep_save(
+        timezone.now(), connection
+    )
+    for _ in range(2):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (user_id, key, endpoint, request_hash, status, created_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (user_id, key, endpoint) DO NOTHING RETURNING id",
+                [
+                    user.pk,
+                    key,
+                    endpoint,
+                    fingerprint,
+                    IdempotencyRecord.Status.IN_FLIGHT,
+                    created_at,
+                ],
+            )
+            row = cursor.fetchone()
+        if row is not None:
+            return row[0]
+        cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
+        expired = IdempotencyRecord.objects.filter(
+            user=user, key=key, endpoint=endpoint, created_at__lt=cutoff
+        ).delete()[0]
+        if not expired:
+            return None
+    return None
+
+
+def _record_close(record_id: int, response) -> None:
+    """Store the first response, so a replay returns it."""
+    body = IdempotencyRecord._meta.get_field("response_body").get_db_prep_save(
+        response.data, connection
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {IdempotencyRecord._meta.db_table}"
+            " SET status = %s, response_status = %s, response_body = %s WHERE id = %s",
+            [IdempotencyRecord.Status.DONE, response.status_code, body, record_id],
+        )
 
 
 def idempotency_purge() -> int:

@@ -6,19 +6,22 @@ failures and, if still busy, answered as RetryLater (503) - never as
 "insufficient funds".
 """
 
+import contextlib
 import functools
 import hashlib
 import json
 import logging
 import re
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import F
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from flexpass.errors import RetryLater
@@ -86,8 +89,10 @@ def money_transaction(func):
     def wrapper(*args, **kwargs):
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                with transaction.atomic(durable=True):
-                    return func(*args, **kwargs)
+                with transaction.atomic(durable=True), _DeferredBalances.scope() as deferred:
+                    result = func(*args, **kwargs)
+                    deferred.flush()
+                    return result
             except OperationalError as exc:
                 if not _is_retryable(exc):
                     raise
@@ -171,6 +176,17 @@ def wallet_ensure(*, user) -> Wallet:
     return wallet
 
 
+def wallets_ensure(*users) -> list[Wallet]:
+    """The users' wallets in the order given: one query when they all exist."""
+    found = {
+        wallet.user_id: wallet
+        for wallet in Wallet.objects.select_related("available", "reserved").filter(
+            user__in=[user.pk for user in users]
+        )
+    }
+    return [found.get(user.pk) or wallet_ensure(user=user) for user in users]
+
+
 # --- the posting function -------------------------------------------------------------------
 
 
@@ -203,6 +219,12 @@ def entry_post(
     below zero (InsufficientFunds), and is idempotent on `idempotency_key`: the
     same key and the same request return the first entry; the same key with a
     different request raises IdempotencyConflict.
+
+    Inside money_transaction, the shared business accounts (platform accounts,
+    a vendor's payable) are neither locked nor updated here when nothing about
+    them needs checking - a credit, or an account allowed below zero: their
+    cached balances move in one step just before the commit (_DeferredBalances).
+    Every other account is locked and updated at once.
     """
     if len(legs) < 2:
         raise UnbalancedEntry("An entry needs at least two postings.")
@@ -214,66 +236,202 @@ def entry_post(
     if sum(leg.amount_paise for leg in legs) != 0:
         raise UnbalancedEntry("Postings must sum to zero.")
 
-    locked = lock_objects.accounts_for_update(leg.account.pk for leg in legs)
-    if len(locked) != len({leg.account.pk for leg in legs}):
+    deferred = _DeferredBalances.current()
+    net: dict[int, int] = {}
+    accounts: dict[int, LedgerAccount] = {}
+    for leg in legs:
+        net[leg.account.pk] = net.get(leg.account.pk, 0) + leg.amount_paise
+        accounts[leg.account.pk] = leg.account
+    later = (
+        {pk for pk, account in accounts.items() if _deferrable(account, net[pk])}
+        if deferred is not None
+        else set()
+    )
+    now_ids = [pk for pk in net if pk not in later]
+    locked = lock_objects.accounts_for_posting(now_ids)
+    if len(locked) != len(now_ids):
         raise UnbalancedEntry("A posting names an account that does not exist.")
     request_hash = _request_hash(kind, legs, memo)
-    if idempotency_key:
-        first = JournalEntry.objects.filter(idempotency_key=idempotency_key).first()
-        if first is not None:
-            if first.request_hash != request_hash:
-                raise IdempotencyConflict(
-                    "This idempotency key was already used for a different request."
-                )
-            return first
 
     # Decide everything before writing anything: a refused entry leaves no trace,
     # so a caller that catches InsufficientFunds inside its transaction (to try
     # another way to pay) does not commit half an entry's balance changes.
     # The locks make the balances read above current.
-    net: dict[int, int] = {}
-    for leg in legs:
-        net[leg.account.pk] = net.get(leg.account.pk, 0) + leg.amount_paise
-    for pk, amount in net.items():
-        account = locked[pk]
+    for pk in now_ids:
+        account, amount = locked[pk], net[pk]
         if amount < 0 and not account.may_go_negative and account.balance_paise + amount < 0:
+            first = _entry_with_key(idempotency_key, request_hash)
+            if first is not None:  # a replay of an entry that went through earlier
+                return first
             raise _insufficient(account, needed_paise=-amount)
 
-    debited_wallets = []
-    for pk in sorted(net):
-        amount = net[pk]
-        if amount == 0:
-            continue
-        account = locked[pk]
-        rows = LedgerAccount.objects.filter(pk=pk)
-        if not account.may_go_negative and amount < 0:
-            rows = rows.filter(balance_paise__gte=-amount)  # belt and braces (and the CHECK)
-        if rows.update(balance_paise=F("balance_paise") + amount) != 1:
-            raise _insufficient(account, needed_paise=-amount)
-        account.balance_paise += amount
-        if account.kind == AccountKind.USER_AVAILABLE and amount < 0:
-            debited_wallets.append((account, amount))
-    for leg in legs:
-        leg.account.balance_paise = locked[leg.account.pk].balance_paise
-
-    entry = JournalEntry.objects.create(
+    entry = _entry_insert(
         kind=kind,
         memo=memo[:200],
         category=category,
         idempotency_key=idempotency_key or None,
         request_hash=request_hash,
         metadata=metadata or {},
-        acting_user=acting_user,
-        reverses=reverses,
+        acting_user_id=acting_user.pk if acting_user else None,
+        reverses_id=reverses.pk if reverses else None,
     )
-    Posting.objects.bulk_create(
-        Posting(entry=entry, account_id=leg.account.pk, amount_paise=leg.amount_paise)
-        for leg in legs
-    )
-    for account, amount in debited_wallets:
-        _note_low_balance(account=account, before_paise=account.balance_paise - amount, entry=entry)
+    if entry is None:  # the key was taken: by this very request earlier, or a different one
+        return _entry_with_key(idempotency_key, request_hash)
+
+    moves = {pk: net[pk] for pk in now_ids if net[pk]}
+    _balances_move(moves)
+    for pk, amount in moves.items():
+        locked[pk].balance_paise += amount
+    _postings_insert(entry, legs)
+    if later:
+        deferred.add(entry_id=entry.pk, account_ids=later)
+    for leg in legs:
+        if leg.account.pk in locked:
+            leg.account.balance_paise = locked[leg.account.pk].balance_paise
+    for pk, amount in moves.items():
+        account = locked[pk]
+        if account.kind == AccountKind.USER_AVAILABLE and amount < 0:
+            _note_low_balance(
+                account=account, before_paise=account.balance_paise - amount, entry=entry
+            )
     _broadcast_balances(locked.values())
     return entry
+
+
+def _deferrable(account: LedgerAccount, amount: int) -> bool:
+    """Shared business accounts that need no check now: credited, or allowed below zero.
+
+    Users' own accounts are never deferred: transfers cross between them, and two
+    transfers that each held one user's row while waiting for the other's at
+    commit would deadlock.
+    """
+    shared = account.owner_id is None or account.kind == AccountKind.VENDOR_PAYABLE
+    return shared and (amount > 0 or account.may_go_negative)
+
+
+def _entry_insert(**fields) -> JournalEntry | None:
+    """Insert a journal entry, or return None when its idempotency key is taken.
+
+    One statement (INSERT ... ON CONFLICT DO NOTHING RETURNING) instead of a
+    look-up before every insert; PostgreSQL and SQLite both speak it.
+    """
+    entry = JournalEntry(**fields)  # created_at from its field default
+    table = JournalEntry._meta.db_table
+    columns = [
+        "kind", "memo", "category", "idempotency_key", "request_hash", "metadata",
+        "acting_user_id", "reverses_id", "created_at",
+    ]  # fmt: skip
+    values = [
+        JournalEntry._meta.get_field(column.removesuffix("_id")).get_db_prep_save(
+            getattr(entry, column), connection
+        )
+        for column in columns
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+            " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+            values,
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    entry.pk = row[0]
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    return entry
+
+
+def _balances_move(moves: dict[int, int]) -> None:
+    """Add each amount to its (locked) account's cached balance: one UPDATE for all of them."""
+    if not moves:
+        return
+    cases = " ".join("WHEN %s THEN %s" for _ in moves)
+    params = [value for pk, amount in moves.items() for value in (pk, amount)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {LedgerAccount._meta.db_table}"
+            f" SET balance_paise = balance_paise + CASE id {cases} END"
+            f" WHERE id IN ({', '.join(['%s'] * len(moves))})",
+            [*params, *moves],
+        )
+        if cursor.rowcount != len(moves):
+            raise UnbalancedEntry("An account vanished while it was locked.")
+
+
+def _postings_insert(entry: JournalEntry, legs: list[Leg]) -> None:
+    created_at = Posting._meta.get_field("created_at").get_db_prep_save(
+        Posting._meta.get_field("created_at").get_default(), connection
+    )
+    params = [
+        value for leg in legs for value in (entry.pk, leg.account.pk, leg.amount_paise, created_at)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Posting._meta.db_table} (entry_id, account_id, amount_paise, created_at)"
+            f" VALUES {', '.join(['(%s, %s, %s, %s)'] * len(legs))}",
+            params,
+        )
+
+
+def _entry_with_key(idempotency_key: str | None, request_hash: str) -> JournalEntry | None:
+    if not idempotency_key:
+        return None
+    first = JournalEntry.objects.filter(idempotency_key=idempotency_key).first()
+    if first is not None and first.request_hash != request_hash:
+        raise IdempotencyConflict("This idempotency key was already used for a different request.")
+    return first
+
+
+class _DeferredBalances:
+    """Cached balances of shared accounts, brought up to date right before the commit.
+
+    The platform accounts (revenue, cashback, gateway clearing, ...) and a
+    popular vendor's payable are on every purchase or top-up. Locking them in
+    entry_post would serialise all of those transactions for their whole length;
+    here each is locked for one UPDATE at the end, in pk order, so two flushes
+    cannot deadlock. (A refund or payout, which debits these rows and so locks
+    them early, can still meet a flush in the wrong order; PostgreSQL then
+    aborts one and money_transaction retries it. Those are rare staff actions.)
+    The delta is summed from this transaction's surviving postings, so an entry
+    rolled back to a savepoint is never counted.
+    """
+
+    _local = threading.local()
+
+    def __init__(self):
+        self.entry_ids: list[int] = []
+        self.account_ids: set[int] = set()
+
+    @classmethod
+    def current(cls) -> "_DeferredBalances | None":
+        return getattr(cls._local, "state", None)
+
+    def add(self, *, entry_id: int, account_ids: set[int]) -> None:
+        self.entry_ids.append(entry_id)
+        self.account_ids |= account_ids
+
+    def flush(self) -> None:
+        for pk in sorted(self.account_ids):
+            total = (
+                Posting.objects.filter(account_id=pk, entry_id__in=self.entry_ids)
+                .values("account_id")
+                .annotate(total=Sum("amount_paise"))
+                .values("total")
+            )
+            LedgerAccount.objects.filter(pk=pk).update(
+                balance_paise=F("balance_paise") + Coalesce(Subquery(total), Value(0))
+            )
+        self.entry_ids, self.account_ids = [], set()
+
+    @classmethod
+    @contextlib.contextmanager
+    def scope(cls):
+        cls._local.state = state = cls()
+        try:
+            yield state
+        finally:
+            cls._local.state = None
 
 
 _SHORT_MESSAGES = {
@@ -297,11 +455,7 @@ def _insufficient(account: LedgerAccount, *, needed_paise: int) -> InsufficientF
 
 def _note_low_balance(*, account: LedgerAccount, before_paise: int, entry: JournalEntry) -> None:
     """Record a low-balance alert when available funds cross the owner's threshold downwards."""
-    threshold = (
-        Wallet.objects.filter(available=account)
-        .values_list("low_balance_threshold_paise", flat=True)
-        .first()
-    )
+    threshold = account.low_balance_threshold_paise  # read with the lock (accounts_for_posting)
     if threshold is None or not (before_paise >= threshold > account.balance_paise):
         return
     LowBalanceAlert.objects.create(
@@ -346,8 +500,7 @@ def wallet_transfer(
         raise TransferRefused("You cannot send money to yourself.")
     if not recipient.is_active:
         raise RecipientNotFound("That account is not active.")
-    source = wallet_ensure(user=sender)
-    target = wallet_ensure(user=recipient)
+    source, target = wallets_ensure(sender, recipient)
     return entry_post(
         kind=EntryKind.TRANSFER,
         legs=[Leg(source.available, -amount_paise), Leg(target.available, amount_paise)],

@@ -126,17 +126,15 @@ class TransferCreateApi(APIView):
                 f"this transfer needs {format_rupees(payload['amount_paise'])}.",
                 available_paise=available,
             ) from None
-        target = services.wallet_ensure(user=recipient)
+        parties = selectors.transfer_parties(sender_id=request.user.pk, recipient_id=recipient.pk)
         body = TransferOutput(
             {
                 "id": entry.pk,
                 "amount_paise": payload["amount_paise"],
                 "note": payload["note"],
-                "to": {"display_name": recipient.display_name, "handle": target.handle},
+                "to": {"display_name": recipient.display_name, "handle": parties.recipient_handle},
                 "created_at": entry.created_at,
-                "available_paise": selectors.wallet_balances(
-                    user_id=request.user.pk
-                ).available_paise,
+                "available_paise": parties.sender_available_paise,
             }
         ).data
         return Response(body, status=status.HTTP_201_CREATED)

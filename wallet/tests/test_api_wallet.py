@@ -489,3 +489,25 @@ def test_schema_documents_the_idempotency_key(api):
     header = next(p for p in operation["parameters"] if p["name"] == "Idempotency-Key")
     assert (header["in"], header["required"]) == ("header", True)
     assert set(operation["responses"]) == {"201", "400", "402", "404", "409", "422"}
+
+
+def test_a_key_past_the_retention_window_is_claimed_again_and_still_moves_money_once(
+    api, asha, ravi, settings
+):
+    # Given: the first use of the key is older than IDEMPOTENCY_TTL_HOURS and not purged yet
+    first = send(api, {"to": "@ravi", "amount_paise": 1_000}, key="old")
+    IdempotencyRecord.objects.update(
+        created_at=timezone.now() - timezone.timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS + 1)
+    )
+
+    # When: the same request comes back
+    again = send(api, {"to": "@ravi", "amount_paise": 1_000}, key="old")
+
+    # Then: the HTTP record starts afresh (no replay header), the ledger's own key
+    # still hands back the first entry, and the money moved once
+    assert again.status_code == 201
+    assert "Idempotent-Replayed" not in again
+    assert again.json()["id"] == first.json()["id"]
+    assert available(ravi) == 1_000
+    record = IdempotencyRecord.objects.get()
+    assert record.created_at > timezone.now() - timezone.timedelta(minutes=1)
