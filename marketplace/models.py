@@ -31,6 +31,7 @@ class VendorProfile(models.Model):
 
     class Meta:
         ordering = ["business_name"]
+        permissions = [("move_earnings", "Can move a vendor's earnings to their wallet")]
 
     def __str__(self) -> str:
         return self.business_name

@@ -114,6 +114,7 @@ class EntryKind(models.TextChoices):
     REFERRAL = "referral", "Referral reward"
     ADJUSTMENT = "adjustment", "Adjustment"
     REVERSAL = "reversal", "Reversal"
+    EARNINGS = "earnings", "Earnings"  # a vendor's payable moved to their own wallet
 
 
 class JournalEntry(models.Model):
