@@ -44,7 +44,9 @@ def _expire_overdue(*, now, owner_id: int | None, limit: int) -> int:
     if owner_id is not None:
         where += " AND owner_id = %s"
         params.append(owner_id)
-    with transaction.atomic():
+    # savepoint=False: inside a caller's transaction (a page read) this adds no
+    # statements; on its own it is a transaction of its own.
+    with transaction.atomic(savepoint=False):
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {table} SET status = %s, updated_at = %s "
