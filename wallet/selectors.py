@@ -44,25 +44,6 @@ def wallet_balances(*, user_id: int) -> Balances:
     return Balances(*row) if row else Balances(0, 0)
 
 
-@dataclass(frozen=True)
-class TransferParties:
-    sender_available_paise: int
-    recipient_handle: str
-
-
-def transfer_parties(*, sender_id: int, recipient_id: int) -> TransferParties:
-    """What a transfer's response shows: the sender's balance now and the recipient's handle."""
-    rows = {
-        user_id: (handle, available)
-        for user_id, handle, available in Wallet.objects.filter(
-            user_id__in=[sender_id, recipient_id]
-        ).values_list("user_id", "handle", "available__balance_paise")
-    }
-    return TransferParties(
-        sender_available_paise=rows[sender_id][1], recipient_handle=rows[recipient_id][0]
-    )
-
-
 # --- statement ------------------------------------------------------------------------------
 
 

@@ -490,10 +490,19 @@ def _broadcast_balances(accounts) -> None:
 # --- transfers ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Transfer:
+    """A transfer's entry and both wallets; `source.available.balance_paise` is the balance after."""
+
+    entry: JournalEntry
+    source: Wallet
+    target: Wallet
+
+
 @money_transaction
 def wallet_transfer(
     *, sender, recipient, amount_paise: int, idempotency_key: str, note: str = ""
-) -> JournalEntry:
+) -> Transfer:
     """Send money from one user's available balance to another's."""
     validate_amount(amount_paise)
     if recipient.pk == sender.pk:
@@ -501,7 +510,7 @@ def wallet_transfer(
     if not recipient.is_active:
         raise RecipientNotFound("That account is not active.")
     source, target = wallets_ensure(sender, recipient)
-    return entry_post(
+    entry = entry_post(
         kind=EntryKind.TRANSFER,
         legs=[Leg(source.available, -amount_paise), Leg(target.available, amount_paise)],
         memo=(note or f"Transfer to @{target.handle}")[:200],
@@ -510,6 +519,7 @@ def wallet_transfer(
         metadata={"from_user": sender.pk, "to_user": recipient.pk, "note": note[:200]},
         acting_user=sender,
     )
+    return Transfer(entry=entry, source=source, target=target)
 
 
 # --- two-phase reservations -----------------------------------------------------------------

@@ -112,7 +112,7 @@ class TransferCreateApi(APIView):
         payload = data.validated_data
         recipient = selectors.recipient_access(query=payload["to"], sender=request.user)
         try:
-            entry = services.wallet_transfer(
+            transfer = services.wallet_transfer(
                 sender=request.user,
                 recipient=recipient,
                 amount_paise=payload["amount_paise"],
@@ -126,15 +126,14 @@ class TransferCreateApi(APIView):
                 f"this transfer needs {format_rupees(payload['amount_paise'])}.",
                 available_paise=available,
             ) from None
-        parties = selectors.transfer_parties(sender_id=request.user.pk, recipient_id=recipient.pk)
         body = TransferOutput(
             {
-                "id": entry.pk,
+                "id": transfer.entry.pk,
                 "amount_paise": payload["amount_paise"],
                 "note": payload["note"],
-                "to": {"display_name": recipient.display_name, "handle": parties.recipient_handle},
-                "created_at": entry.created_at,
-                "available_paise": parties.sender_available_paise,
+                "to": {"display_name": recipient.display_name, "handle": transfer.target.handle},
+                "created_at": transfer.entry.created_at,
+                "available_paise": transfer.source.available.balance_paise,
             }
         ).data
         return Response(body, status=status.HTTP_201_CREATED)

@@ -58,7 +58,7 @@ def test_fifty_spenders_on_a_wallet_that_affords_ten():
         ),
     )
     # then exactly ten succeed and the rest are told "insufficient funds"
-    assert kinds(outcomes) == {"JournalEntry": 10, "InsufficientFunds": 40}
+    assert kinds(outcomes) == {"Transfer": 10, "InsufficientFunds": 40}
     refusals = [o for o in outcomes if isinstance(o, InsufficientFunds)]
     assert {o.extra["needed_paise"] for o in refusals} == {1_000}
     assert {o.extra["balance_paise"] for o in refusals} == {0}  # refused only once it ran dry
@@ -82,7 +82,7 @@ def test_crossing_transfers_never_deadlock_and_conserve_money():
                 recipient=recipient.user,
                 amount_paise=100,
                 idempotency_key=f"cross-{i}-{n}",
-            ).pk
+            ).entry.pk
             for n in range(5)
         ]
 
@@ -104,7 +104,7 @@ def test_ten_retries_of_one_transfer_make_one_entry():
         lambda i: (
             wallet_transfer(
                 sender=payer.user, recipient=payee.user, amount_paise=2_500, idempotency_key="once"
-            ).pk
+            ).entry.pk
         ),
     )
     # then all ten get the same entry and money moved once

@@ -16,7 +16,7 @@ def spend(db):
     def spend(wallet, amount, key):
         return wallet_transfer(
             sender=wallet.user, recipient=shop.user, amount_paise=amount, idempotency_key=key
-        )
+        ).entry
 
     return spend
 

@@ -15,15 +15,17 @@ def test_transfer_moves_money_between_available_balances():
     alice = funded_wallet(10_000)
     bob = wallet_for()
     # when
-    entry = wallet_transfer(
+    transfer = wallet_transfer(
         sender=alice.user,
         recipient=bob.user,
         amount_paise=2_500,
         idempotency_key="t1",
         note="Lunch",
     )
+    entry = transfer.entry
     # then
     assert balances(alice.available, bob.available) == [7_500, 2_500]
+    assert transfer.source.available.balance_paise == 7_500  # what the API answers with
     assert entry.kind == EntryKind.TRANSFER
     assert entry.memo == "Lunch"
     assert entry.acting_user == alice.user
@@ -105,7 +107,7 @@ def test_retrying_a_transfer_with_the_same_key_moves_money_once():
         sender=alice.user, recipient=bob.user, amount_paise=300, idempotency_key="t1"
     )
 
-    assert again.pk == first.pk
+    assert again.entry.pk == first.entry.pk
     assert JournalEntry.objects.filter(kind=EntryKind.TRANSFER).count() == 1
     assert balances(alice.available, bob.available) == [700, 300]
 
