@@ -12,6 +12,7 @@ from django.urls import path
 from flexpass.errors import DomainError
 from flexpass.money import format_rupees, parse_rupees
 from marketplace.catalog_cache import catalog_cache_invalidate
+from marketplace.earnings_admin import MoveEarningsAdminMixin
 from marketplace.models import (
     CashbackGrant,
     Category,
@@ -32,11 +33,12 @@ from marketplace.refunds import purchase_refund
 
 
 @admin.register(VendorProfile)
-class VendorProfileAdmin(admin.ModelAdmin):
+class VendorProfileAdmin(MoveEarningsAdminMixin, admin.ModelAdmin):
     list_display = ["business_name", "slug", "user", "created_at"]
     search_fields = ["business_name", "slug", "user__email"]
     prepopulated_fields = {"slug": ["business_name"]}
     raw_id_fields = ["user"]
+    actions = ["move_earnings"]  # marketplace.earnings_admin: staff move payable to the wallet
 
 
 @admin.register(Category)

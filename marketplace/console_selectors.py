@@ -29,7 +29,7 @@ from marketplace.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from wallet.models import LedgerAccount, Posting
+from wallet.models import AccountKind, EntryKind, LedgerAccount, Posting
 from wallet.services import vendor_payable_account
 
 EARNINGS_DAYS = 30
@@ -100,7 +100,10 @@ def vendor_earnings(
     since = today - timedelta(days=days - 1)
     start = timezone.make_aware(datetime.combine(since, time.min), tz)
     payable = _payable(vendor)
-    postings = Posting.objects.filter(account=payable, created_at__gte=start)
+    # Money the vendor moved to their wallet left the payable but is not negative earnings.
+    postings = Posting.objects.filter(account=payable, created_at__gte=start).exclude(
+        entry__kind=EntryKind.EARNINGS
+    )
 
     per_day = dict(
         postings.annotate(day=TruncDate("created_at", tzinfo=tz))
@@ -145,6 +148,36 @@ def vendor_earnings(
         since=since,
         until=today,
     )
+
+
+@dataclass(frozen=True)
+class EarningsMoveRow:
+    entry_id: int
+    amount_paise: int
+    created_at: datetime
+    by_staff: bool
+
+
+def vendor_earnings_moves(*, vendor: VendorProfile, limit: int = 5) -> list[EarningsMoveRow]:
+    """The vendor's latest moves from payable to wallet, newest first. One query."""
+    rows = (
+        Posting.objects.filter(
+            account__owner_id=vendor.user_id,
+            account__kind=AccountKind.VENDOR_PAYABLE,
+            entry__kind=EntryKind.EARNINGS,
+        )
+        .select_related("entry")
+        .order_by("-pk")[:limit]
+    )
+    return [
+        EarningsMoveRow(
+            entry_id=p.entry_id,
+            amount_paise=-p.amount_paise,
+            created_at=p.entry.created_at,
+            by_staff=p.entry.acting_user_id not in (None, vendor.user_id),
+        )
+        for p in rows
+    ]
 
 
 def _earnings_by_service(postings) -> list[tuple[str, int]]:

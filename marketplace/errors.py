@@ -79,3 +79,9 @@ class InvalidIdempotencyKey(DomainError):
     status_code = 400
     code = "idempotency_key_invalid"
     title = "Invalid idempotency key"
+
+
+class EarningsMoveRefused(DomainError):
+    status_code = 400
+    code = "earnings_move_refused"
+    title = "Earnings cannot be moved"
