@@ -12,6 +12,7 @@ urlpatterns = [
     path("billing/", include("billing.api.webhook_urls")),
     path("", include("marketplace.api.urls")),  # catalog/..., passes/..., orders/...
     path("vendor/", include("marketplace.vendor_api.urls")),  # API-key auth, server to server
+    path("console/", include("marketplace.api.console_urls")),  # the vendor user's own (earnings)
     path("flash-sales/", include("flashsale.api.urls")),
     path("support/", include("support.api.urls")),
     path("notifications/", include("support.api.notification_urls")),

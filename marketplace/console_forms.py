@@ -203,3 +203,21 @@ class VendorApplicationForm(forms.Form):
         label="Payout details",
         help_text="A UPI id (name@bank) or a bank account number and IFSC.",
     )
+
+
+class EarningsMoveForm(forms.Form):
+    """Move earnings to the wallet: an amount in rupees, or everything ("all" button)."""
+
+    amount_paise = RupeesField(label="Amount", required=False)
+    everything = forms.BooleanField(required=False)
+    idempotency_key = forms.CharField(max_length=255, widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("everything") and not data.get("amount_paise") and not self.errors:
+            self.add_error("amount_paise", "Enter an amount, or move all of it.")
+        return data
+
+    def amount(self) -> int | None:
+        """Paise to move, or None for the whole payable balance."""
+        return None if self.cleaned_data.get("everything") else self.cleaned_data["amount_paise"]

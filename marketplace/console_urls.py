@@ -17,6 +17,7 @@ urlpatterns = [
     path("plans/<int:plan_id>/", views.plan_edit, name="plan"),
     path("plans/<int:plan_id>/active/", views.plan_active, name="plan_active"),
     path("earnings/", views.earnings, name="earnings"),
+    path("earnings/move/", views.earnings_move, name="earnings_move"),
     path("passes/", views.passes, name="passes"),
     path("webhooks/", views.webhooks_page, name="webhooks"),
     path("webhooks/<int:endpoint_id>/rotate/", views.webhook_rotate, name="webhook_rotate"),

@@ -9,6 +9,7 @@ overview sends customers to the application instead), another vendor's ids ->
 the response to the POST that made them, and never stored readable.
 """
 
+import uuid
 from functools import wraps
 
 from django.contrib import messages
@@ -21,9 +22,11 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from flexpass.errors import DomainError, NotFound
+from flexpass.money import format_rupees
 from marketplace import console_selectors as selectors
 from marketplace.console_forms import (
     ApiKeyForm,
+    EarningsMoveForm,
     PlanForm,
     ServiceForm,
     VendorApplicationForm,
@@ -35,7 +38,7 @@ from marketplace.models import (
     VendorApplication,
     WebhookDeliveryStatus,
 )
-from marketplace.services import catalog_admin, keys, webhooks
+from marketplace.services import catalog_admin, keys, payouts, webhooks
 from marketplace.services.vendor_applications import vendor_apply
 from wallet.selectors import wallet_balances
 
@@ -284,15 +287,66 @@ def plan_active(request, plan_id: int):
 # --- earnings -------------------------------------------------------------------------------
 
 
-@vendor_required
-def earnings(request):
+def _fresh_key() -> str:
+    return uuid.uuid4().hex
+
+
+def _earnings_context(request, **extra) -> dict:
     vendor = request.vendor
-    context = {
+    return {
         "section": "earnings",
         "earnings": selectors.vendor_earnings(vendor=vendor),
         "available_paise": wallet_balances(user_id=vendor.user_id).available_paise,
+        "moves": selectors.vendor_earnings_moves(vendor=vendor),
+        "move_form": EarningsMoveForm(),
+        "idempotency_key": _fresh_key(),
+        **extra,
     }
-    return _render(request, "marketplace/console/earnings.html", context)
+
+
+@vendor_required
+def earnings(request):
+    return _render(request, "marketplace/console/earnings.html", _earnings_context(request))
+
+
+@vendor_required
+@require_POST
+def earnings_move(request):
+    """Move earnings (an amount, or all of it) to the vendor's wallet; htmx gets the panel back.
+
+    The form's hidden idempotency key makes a double click move the money once.
+    """
+    form = EarningsMoveForm(request.POST)
+    if form.is_valid():
+        try:
+            move = payouts.earnings_to_wallet(
+                vendor_user=request.user,
+                amount_paise=form.amount(),
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            notice = f"{format_rupees(move.amount_paise)} moved to your wallet."
+            if not request.htmx:
+                messages.success(request, notice)
+                return redirect("console:earnings")
+            context = _earnings_context(request, moved=move, notice=notice)
+            return _render(
+                request, "marketplace/console/earnings.html", context, partial="payout-panel"
+            )
+    context = _earnings_context(
+        request,
+        move_form=form,
+        idempotency_key=request.POST.get("idempotency_key") or _fresh_key(),
+    )
+    return _render(
+        request,
+        "marketplace/console/earnings.html",
+        context,
+        partial="payout-panel",
+        status=400,
+    )
 
 
 # --- passes and usage -----------------------------------------------------------------------
