@@ -201,3 +201,22 @@ def test_the_schema_documents_the_earnings_api():
     assert any(p["name"] == "Idempotency-Key" and p["required"] for p in post["parameters"])
     assert {"201", "402", "422"} <= set(post["responses"])
     assert "get" in schema["paths"]["/api/v1/console/earnings/"]
+
+
+def test_the_page_lists_recent_moves_and_who_made_them(client, vendor):
+    from marketplace.services.payouts import earnings_to_wallet
+
+    earnings_to_wallet(vendor_user=vendor.user, amount_paise=10_000, idempotency_key="a")
+    earnings_to_wallet(
+        vendor_user=vendor.user,
+        amount_paise=20_000,
+        idempotency_key="b",
+        acting_user=UserFactory(is_staff=True),
+        reason="Payout run",
+    )
+
+    page = client.get("/vendor/earnings/").content.decode()
+
+    assert page.count('data-testid="earnings-move"') == 2
+    assert page.count("by FlexPass staff") == 1
+    assert 'data-testid="payable">₹600.00<' in page
