@@ -343,20 +343,25 @@ def _entry_insert(**fields) -> JournalEntry | None:
 
 
 def _balances_move(moves: dict[int, int]) -> None:
-    """Add each amount to its (locked) account's cached balance: one UPDATE for all of them."""
+    """Add each amount to its (locked, checked) account's cached balance in one UPDATE.
+
+    The statement re-checks the no-negative rule itself, so it holds even where
+    row locks do not exist (SQLite serialises writers instead).
+    """
     if not moves:
         return
-    cases = " ".join("WHEN %s THEN %s" for _ in moves)
+    delta = f"CASE id {' '.join('WHEN %s THEN %s' for _ in moves)} END"
     params = [value for pk, amount in moves.items() for value in (pk, amount)]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {LedgerAccount._meta.db_table}"
-            f" SET balance_paise = balance_paise + CASE id {cases} END"
-            f" WHERE id IN ({', '.join(['%s'] * len(moves))})",
-            [*params, *moves],
+            f"UPDATE {LedgerAccount._meta.db_table} SET balance_paise = balance_paise + {delta}"
+            f" WHERE id IN ({', '.join(['%s'] * len(moves))})"
+            f" AND (may_go_negative OR balance_paise + {delta} >= 0)",
+            [*params, *moves, *params],
         )
         if cursor.rowcount != len(moves):
-            raise UnbalancedEntry("An account vanished while it was locked.")
+            # Unreachable while the locks and the check above hold; refuse loudly.
+            raise RuntimeError("A locked account's balance changed before the posting.")
 
 
 def _postings_insert(entry: JournalEntry, legs: list[Leg]) -> None:
