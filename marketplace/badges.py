@@ -2,8 +2,10 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
+from accounts.models import User
 from marketplace.models import Purchase, ReferralReward, UserBadge
 
 
@@ -29,28 +31,70 @@ BADGES = {
 }
 
 
-def earned_codes(*, user) -> set[str]:
-    """Which badges `user` has earned by the rules, from two aggregate queries."""
-    stats = Purchase.objects.filter(buyer=user).aggregate(
-        count=Count("pk"), spent=Sum("price_paise")
+@dataclass(frozen=True)
+class Standing:
+    """What the rules look at, and the badges the user already has."""
+
+    purchases: int
+    spent_paise: int
+    referred_a_buyer: bool
+    badges: frozenset[str]
+
+
+def standing_of(*, user) -> Standing:
+    """The user's purchases, spend, referrals and badges in one query (it runs on every purchase)."""
+    mine = Purchase.objects.filter(buyer=OuterRef("pk")).order_by().values("buyer")
+    row = (
+        User.objects.filter(pk=user.pk)
+        .annotate(
+            n_purchases=Coalesce(Subquery(mine.annotate(n=Count("pk")).values("n")), Value(0)),
+            n_spent=Coalesce(
+                Subquery(mine.annotate(total=Sum("price_paise")).values("total")),
+                Value(0),
+                output_field=IntegerField(),
+            ),
+            n_referred=Exists(ReferralReward.objects.filter(referrer=OuterRef("pk"))),
+            **{
+                f"has_{code}": Exists(UserBadge.objects.filter(user=OuterRef("pk"), code=code))
+                for code in BADGES
+            },
+        )
+        .values("n_purchases", "n_spent", "n_referred", *(f"has_{code}" for code in BADGES))
+        .get()
     )
-    count, spent = stats["count"] or 0, stats["spent"] or 0
+    return Standing(
+        purchases=row["n_purchases"],
+        spent_paise=row["n_spent"],
+        referred_a_buyer=row["n_referred"],
+        badges=frozenset(code for code in BADGES if row[f"has_{code}"]),
+    )
+
+
+def _earned(standing: Standing) -> set[str]:
     earned = set()
-    if count >= 1:
+    if standing.purchases >= 1:
         earned.add("first_purchase")
-    if count >= REGULAR_PASSES:
+    if standing.purchases >= REGULAR_PASSES:
         earned.add("regular")
-    if spent >= BIG_SPENDER_PAISE:
+    if standing.spent_paise >= BIG_SPENDER_PAISE:
         earned.add("big_spender")
-    if ReferralReward.objects.filter(referrer=user).exists():
+    if standing.referred_a_buyer:
         earned.add("first_referral")
     return earned
 
 
-def badges_award(*, user) -> list[str]:
-    """Award what `user` has newly earned; returns the new codes. Safe to run any time."""
-    have = set(UserBadge.objects.filter(user=user).values_list("code", flat=True))
-    new = sorted(earned_codes(user=user) - have)
+def earned_codes(*, user) -> set[str]:
+    """Which badges `user` has earned by the rules."""
+    return _earned(standing_of(user=user))
+
+
+def badges_award(*, user, standing: Standing | None = None) -> list[str]:
+    """Award what `user` has newly earned; returns the new codes. Safe to run any time.
+
+    `standing`: the caller's fresh standing_of(user), to save reading it twice.
+    """
+    standing = standing or standing_of(user=user)
+    new = sorted(_earned(standing) - standing.badges)
     if new:
         UserBadge.objects.bulk_create(
             [UserBadge(user=user, code=code) for code in new], ignore_conflicts=True

@@ -42,22 +42,29 @@ def cashback_for(price_paise: int) -> int:
     return percent_of(price_paise, settings.CASHBACK_PERCENT)
 
 
-def rewards_on_purchase(*, purchase: Purchase) -> None:
+def rewards_on_purchase(*, purchase: Purchase, pending=None, platform_cashback=None) -> None:
     """Grant the purchase's pending cashback, the referral bonus if due, and badges.
 
-    The caller holds the purchase's money_transaction.
+    The caller holds the purchase's money_transaction. `pending` and
+    `platform_cashback` are the cashback entry's two accounts, when the caller
+    has already read them.
     """
-    _cashback_grant(purchase)
-    referrer = _referral_pay(purchase)
-    badges.badges_award(user=purchase.buyer)
-    if referrer is not None:
-        badges.badges_award(user=referrer)
+    _cashback_grant(purchase, pending=pending, platform_cashback=platform_cashback)
+    standing = badges.standing_of(user=purchase.buyer)
+    badges.badges_award(user=purchase.buyer, standing=standing)
+    # Only a first purchase can earn the referral bonus: repeat buyers skip the look-up.
+    if standing.purchases == 1:
+        referrer = _referral_pay(purchase)
+        if referrer is not None:
+            badges.badges_award(user=referrer)
 
 
 # --- cashback ---------------------------------------------------------------------------------
 
 
-def _cashback_grant(purchase: Purchase) -> CashbackGrant | None:
+def _cashback_grant(
+    purchase: Purchase, *, pending=None, platform_cashback=None
+) -> CashbackGrant | None:
     amount = cashback_for(purchase.price_paise)
     if amount <= 0:
         return None
@@ -65,8 +72,8 @@ def _cashback_grant(purchase: Purchase) -> CashbackGrant | None:
     entry_post(
         kind=EntryKind.CASHBACK,
         legs=[
-            Leg(platform_account(AccountKind.PLATFORM_CASHBACK), -amount),
-            Leg(pending_account(purchase.buyer), amount),
+            Leg(platform_cashback or platform_account(AccountKind.PLATFORM_CASHBACK), -amount),
+            Leg(pending or pending_account(purchase.buyer), amount),
         ],
         memo=f"Cashback on {purchase.service.name} (pending)",
         category="cashback",

@@ -6,11 +6,12 @@ purchase gets its rewards and its receipt email exactly once, whichever door
 it came through.
 """
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Q, Subquery
 from django.utils import timezone
 
 from flexpass.money import percent_of
@@ -27,13 +28,13 @@ from marketplace.errors import (
 from marketplace.models import Pass, PassStatus, Plan, PlanKind, Purchase, Service
 from marketplace.services import usage as vendor_events
 from support.services import notify
-from wallet import lock_objects as wallet_locks
 from wallet.errors import IdempotencyConflict
 from wallet.models import AccountKind, EntryKind, LedgerAccount
 from wallet.services import (
     Leg,
     entry_post,
     money_transaction,
+    pending_account,
     platform_account,
     vendor_payable_account,
     wallet_ensure,
@@ -56,11 +57,16 @@ def plan_for_sale(*, plan_id: int, buyer=None) -> Plan:
     PlanUnavailable (plan switched off), PlanNotPurchasable (metered) and
     OwnServiceRefused (a vendor buying from themself).
     """
-    plan = (
-        Plan.objects.select_related("service__vendor__user", "service__category")
-        .filter(pk=plan_id)
-        .first()
-    )
+    plan = _plans_for_sale().filter(pk=plan_id).first()
+    _check_on_sale(plan, buyer=buyer)
+    return plan
+
+
+def _plans_for_sale():
+    return Plan.objects.select_related("service__vendor__user", "service__category")
+
+
+def _check_on_sale(plan: Plan | None, *, buyer) -> None:
     if plan is None:
         raise PlanNotFound("That plan does not exist.")
     if not plan.service.is_live:
@@ -74,7 +80,6 @@ def plan_for_sale(*, plan_id: int, buyer=None) -> Plan:
         )
     if buyer is not None and plan.service.vendor.user_id == buyer.pk:
         raise OwnServiceRefused("You cannot buy a pass for your own service.")
-    return plan
 
 
 def fee_split(price_paise: int) -> tuple[int, int]:
@@ -103,40 +108,76 @@ def _pass_window(*, buyer, plan: Plan, now):
     return now, expires_at
 
 
+@dataclass(frozen=True)
+class PurchaseAccounts:
+    """The ledger accounts a purchase and its cashback touch, read together."""
+
+    available: LedgerAccount  # the buyer's
+    pending: LedgerAccount  # the buyer's cashback, waiting out the refund window
+    vendor_payable: LedgerAccount
+    revenue: LedgerAccount
+    cashback: LedgerAccount
+
+
+def _platform_code(kind: str) -> str:
+    return f"platform:{kind.removeprefix('platform_')}"  # as wallet.services.platform_account
+
+
+def purchase_accounts(*, buyer, vendor_user) -> PurchaseAccounts:
+    """The five accounts in one query; any that does not exist yet is opened.
+
+    A plain read: entry_post locks what it must. (The buyer's available account
+    is the wallet's: one account per owner and kind.)
+    """
+    platform = (AccountKind.PLATFORM_REVENUE, AccountKind.PLATFORM_CASHBACK)
+    rows = LedgerAccount.objects.filter(
+        Q(owner=buyer, kind__in=(AccountKind.USER_AVAILABLE, AccountKind.USER_PENDING))
+        | Q(owner=vendor_user, kind=AccountKind.VENDOR_PAYABLE)
+        | Q(code__in=[_platform_code(kind) for kind in platform])
+    )
+    found = {(row.owner_id, row.kind): row for row in rows}
+    available = found.get((buyer.pk, AccountKind.USER_AVAILABLE))
+    return PurchaseAccounts(
+        available=available or wallet_ensure(user=buyer).available,
+        pending=found.get((buyer.pk, AccountKind.USER_PENDING)) or pending_account(buyer),
+        vendor_payable=found.get((vendor_user.pk, AccountKind.VENDOR_PAYABLE))
+        or vendor_payable_account(vendor_user),
+        revenue=found.get((None, AccountKind.PLATFORM_REVENUE))
+        or platform_account(AccountKind.PLATFORM_REVENUE),
+        cashback=found.get((None, AccountKind.PLATFORM_CASHBACK))
+        or platform_account(AccountKind.PLATFORM_CASHBACK),
+    )
+
+
 def purchase_record(
     *,
     buyer,
     plan: Plan,
-    payer_account: LedgerAccount,
     idempotency_key: str,
+    payer_account: LedgerAccount | None = None,
+    accounts: PurchaseAccounts | None = None,
     order=None,
 ) -> Purchase:
-    """Debit the price from `payer_account` and create the Purchase and its Pass.
+    """Debit the price from `payer_account` (the buyer's available balance by default)
+    and create the Purchase and its Pass.
 
     The caller holds a money_transaction and has checked the plan with
     plan_for_sale. One journal entry: payer -price, vendor payable +share,
-    platform revenue +fee. Accounts are locked by entry_post (pk order); the
-    service row's counter is touched after them, so every purchase takes its
-    locks in the same order. The same key returns the first purchase.
+    platform revenue +fee. entry_post locks the payer's row (the shared rows
+    move just before the commit), which serialises this buyer's purchases: the
+    renewal window is read after it, so it sees the pass bought just before.
+    The same key returns the first purchase.
     """
     service: Service = plan.service
+    accounts = accounts or purchase_accounts(buyer=buyer, vendor_user=service.vendor.user)
+    payer_account = payer_account or accounts.available
     price = plan.price_paise
     fee, share = fee_split(price)
     legs = [Leg(payer_account, -price)]
     if share:
-        legs.append(Leg(vendor_payable_account(service.vendor.user), share))
+        legs.append(Leg(accounts.vendor_payable, share))
     if fee:
-        legs.append(Leg(platform_account(AccountKind.PLATFORM_REVENUE), fee))
-    now = timezone.now()
-    # The payer's row first, alone: it serialises this buyer's purchases (so a
-    # renewal sees the pass bought just before it) while the shared rows - the
-    # platform revenue account, the vendor's payable - are locked only from
-    # entry_post to the commit, with as little work as possible in between.
-    # A lock out of pk order can deadlock; PostgreSQL then aborts one side and
-    # money_transaction retries it.
-    wallet_locks.accounts_for_update([payer_account.pk])
-    starts_at, expires_at = _pass_window(buyer=buyer, plan=plan, now=now)
-    units = plan.units if plan.kind == PlanKind.USAGE else None
+        legs.append(Leg(accounts.revenue, fee))
     entry = entry_post(
         kind=EntryKind.PURCHASE,
         legs=legs,
@@ -146,6 +187,9 @@ def purchase_record(
         metadata={"plan": plan.pk, "service": service.pk, "order": order.pk if order else None},
         acting_user=buyer,
     )
+    now = timezone.now()
+    starts_at, expires_at = _pass_window(buyer=buyer, plan=plan, now=now)
+    units = plan.units if plan.kind == PlanKind.USAGE else None
     # A racing twin with the same key that committed first makes entry_post hand
     # back its entry; inserting our Purchase then breaks the (buyer, key) unique
     # constraint and money_transaction retries, finding the twin's purchase.
@@ -162,8 +206,8 @@ def purchase_record(
         idempotency_key=idempotency_key,
         created_at=now,
     )
-    Pass.objects.create(
-        purchase=purchase,
+    pass_obj = Pass.objects.create(
+        purchase=purchase,  # also caches purchase.pass_obj for the receipt
         owner=buyer,
         plan=plan,
         service=service,
@@ -175,20 +219,29 @@ def purchase_record(
         created_at=now,
         updated_at=now,
     )
-    Service.objects.filter(pk=service.pk).update(purchases_count=F("purchases_count") + 1)
-    vendor_events.purchase_event_record(purchase=purchase, event_type="pass.purchased")
-
-    rewards.rewards_on_purchase(purchase=purchase)
+    vendor_events.purchase_event_record(
+        purchase=purchase, event_type="pass.purchased", pass_obj=pass_obj
+    )
+    rewards.rewards_on_purchase(
+        purchase=purchase, pending=accounts.pending, platform_cashback=accounts.cashback
+    )
     notify(
         user=buyer,
         kind="purchase_receipt",
         title=f"Receipt {purchase.number}: {service.name} · {plan.name}",
         url=f"/receipts/{purchase.pk}/",
     )
-    purchase_id = purchase.pk
+    purchase_id, service_id = purchase.pk, service.pk
     # robust: a failing email must never turn a committed purchase into an error page.
     transaction.on_commit(lambda: _receipt_email_later(purchase_id), robust=True)
+    # The popularity counter is one hot row per service: bumped after the commit,
+    # on its own, it never holds up the other buyers of the service.
+    transaction.on_commit(lambda: _purchases_count_bump(service_id), robust=True)
     return purchase
+
+
+def _purchases_count_bump(service_id: int) -> None:
+    Service.objects.filter(pk=service_id).update(purchases_count=F("purchases_count") + 1)
 
 
 def _receipt_email_later(purchase_id: int) -> None:
@@ -209,18 +262,25 @@ def pass_purchase(
     cannot pay (see marketplace.services.orders for paying the rest by gateway).
     """
     key = clean_idempotency_key(idempotency_key)
-    existing = Purchase.objects.filter(buyer=buyer, idempotency_key=key).first()
-    if existing is not None:
-        if existing.plan_id != plan.pk:
-            raise IdempotencyConflict("This idempotency key was already used for another plan.")
-        return existing
-    fresh = plan_for_sale(plan_id=plan.pk, buyer=buyer)
+    # The plan and "was this key used before?" in one query.
+    earlier = Purchase.objects.filter(buyer=buyer, idempotency_key=key).values("pk")[:1]
+    fresh = (
+        _plans_for_sale().annotate(earlier_purchase_id=Subquery(earlier)).filter(pk=plan.pk).first()
+    )
+    if fresh is None or fresh.earlier_purchase_id is not None:
+        existing = (
+            Purchase.objects.select_related("plan", "service__vendor", "pass_obj")
+            .filter(buyer=buyer, idempotency_key=key)
+            .first()
+        )
+        if existing is not None:
+            if existing.plan_id != plan.pk:
+                raise IdempotencyConflict("This idempotency key was already used for another plan.")
+            return existing
+    _check_on_sale(fresh, buyer=buyer)
     if expected_price_paise is not None and expected_price_paise != fresh.price_paise:
         raise PriceChanged(
             "The price of this plan has changed. Check the new price and try again.",
             price_paise=fresh.price_paise,
         )
-    wallet = wallet_ensure(user=buyer)
-    return purchase_record(
-        buyer=buyer, plan=fresh, payer_account=wallet.available, idempotency_key=key
-    )
+    return purchase_record(buyer=buyer, plan=fresh, idempotency_key=key)

@@ -349,12 +349,14 @@ def usage_ingest(*, key: ApiKey, events: list[EventIn], now=None) -> IngestOutco
     return IngestOutcome(results=results)
 
 
-def purchase_event_record(*, purchase, event_type: str, **extra) -> None:
+def purchase_event_record(*, purchase, event_type: str, pass_obj=None, **extra) -> None:
     """pass.purchased / pass.refunded: outbox row for the vendor, access cache dropped.
 
-    Called inside the purchase's or refund's transaction (one line at each call site).
+    Called inside the purchase's or refund's transaction (one line at each call site);
+    a caller that has just created the pass hands it over (`pass_obj`).
     """
-    pass_obj = Pass.objects.filter(purchase=purchase).only("pk", "token").first()
+    if pass_obj is None:
+        pass_obj = Pass.objects.filter(purchase=purchase).only("pk", "token").first()
     if pass_obj is not None and event_type != "pass.purchased":  # a new token is never cached
         access_cache_drop_on_commit(pass_obj.token)
     webhook_event_record(

@@ -148,10 +148,13 @@ def test_an_order_holds_the_wallet_part_and_asks_the_gateway_for_the_rest(short_
     assert not Purchase.objects.exists()
 
 
-def test_a_captured_payment_pays_and_fulfils_the_order(short_buyer, plan):
+def test_a_captured_payment_pays_and_fulfils_the_order(
+    short_buyer, plan, django_capture_on_commit_callbacks
+):
     order = services.order_create(buyer=short_buyer, plan=plan, idempotency_key="o1")
 
-    order = _return(order, _pay(order))
+    with django_capture_on_commit_callbacks(execute=True):
+        order = _return(order, _pay(order))
 
     wallet = wallet_ensure(user=short_buyer)
     purchase = Purchase.objects.get()

@@ -29,13 +29,18 @@ from wallet.services import platform_account, vendor_payable_account, wallet_ens
 pytestmark = pytest.mark.django_db
 
 
-def test_buying_a_time_pass_moves_the_money_in_one_entry_and_creates_the_pass(funded_buyer, plan):
+def test_buying_a_time_pass_moves_the_money_in_one_entry_and_creates_the_pass(
+    funded_buyer, plan, django_capture_on_commit_callbacks
+):
     # given a buyer with ₹100 and a ₹49 day pass
     wallet = wallet_ensure(user=funded_buyer)
     before = timezone.now()
 
     # when they buy it
-    purchase = services.pass_purchase(buyer=funded_buyer, plan=plan, idempotency_key="k1")
+    with django_capture_on_commit_callbacks(execute=True):
+        purchase = services.pass_purchase(buyer=funded_buyer, plan=plan, idempotency_key="k1")
+        # (the popularity counter moves after the commit, outside the money transaction)
+        assert Service.objects.get(pk=plan.service.pk).purchases_count == 0
 
     # then one purchase entry moved ₹49: ₹4.90 to the platform, ₹44.10 to the vendor
     assert (purchase.price_paise, purchase.fee_paise, purchase.vendor_share_paise) == (
@@ -229,7 +234,8 @@ def test_rewards_hook_runs_once_per_purchase_inside_the_transaction(
 ):
     seen = []
     monkeypatch.setattr(
-        "marketplace.rewards.rewards_on_purchase", lambda *, purchase: seen.append(purchase.pk)
+        "marketplace.rewards.rewards_on_purchase",
+        lambda *, purchase, **accounts: seen.append(purchase.pk),
     )
 
     purchase = services.pass_purchase(buyer=funded_buyer, plan=plan, idempotency_key="rw")
