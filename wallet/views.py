@@ -37,6 +37,7 @@ KIND_BADGES = {
     EntryKind.REFUND: "ok",
     EntryKind.CASHBACK: "ok",
     EntryKind.REFERRAL: "ok",
+    EntryKind.EARNINGS: "ok",
     EntryKind.TRANSFER: "brand",
     EntryKind.WITHDRAWAL: "warn",
     EntryKind.REVERSAL: "bad",
