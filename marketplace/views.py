@@ -3,7 +3,9 @@
 Views parse input, call a selector or service, and render. For htmx requests
 they return only the fragment that changes. Catalog and service fragments come
 from the catalog cache and hold nothing that depends on who is looking (no
-CSRF tokens, no balances): the per-person parts are rendered around them.
+CSRF tokens, no balances): the per-person parts are rendered around them. The
+catalog caches its whole page, frame included, with the per-person parts left
+as holes filled per request (flexpass.page_frame).
 """
 
 import uuid
@@ -26,6 +28,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from flexpass.errors import DomainError, NotFound
 from flexpass.money import format_rupees
+from flexpass.page_frame import frame_fill, frame_render, frame_variant
 from marketplace import selectors, services
 from marketplace.catalog_cache import cached
 from marketplace.errors import PlanNotFound
@@ -105,8 +108,8 @@ def catalog(request):
     if request.htmx:
         return _vary_on_htmx(HttpResponse(results()))
 
-    def page_content() -> str:
-        return render_to_string(
+    def frame() -> tuple[str, ...]:
+        content_html = render_to_string(
             "marketplace/catalog.html#page-content",
             {
                 "filters": filters,
@@ -116,13 +119,18 @@ def catalog(request):
                 "results_html": mark_safe(results()),  # our own template, escaped there
             },
         )
+        return frame_render(
+            request, "marketplace/catalog.html", {"content_html": mark_safe(content_html)}
+        )
 
-    # The whole page body is one cached fragment: a hit costs one cache read
-    # plus the per-person page frame (base.html).
-    content_html = mark_safe(cached("catalog-page", parts, page_content))
-    return _vary_on_htmx(
-        render(request, "marketplace/catalog.html", {"content_html": content_html})
-    )
+    # The whole page is one cached frame per kind of visitor (anonymous, or
+    # signed in with a role): a hit costs one cache read, no page template, and
+    # a small render for each per-person hole (toasts; for people signed in the
+    # token, the user menu and the chat widget). An anonymous visitor's catalog
+    # has nothing that posts (filters are GETs, no widget), so it carries no token.
+    signed_in = request.user.is_authenticated
+    segments = cached("catalog-frame", (*parts, frame_variant(request)), frame)
+    return _vary_on_htmx(HttpResponse(frame_fill(segments, request, csrf=signed_in)))
 
 
 # --- service page ---------------------------------------------------------------------------

@@ -1,6 +1,16 @@
-import pytest
-from django.core.cache import cache
+import re
 
+import pytest
+from django.contrib import messages
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpResponse
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Profile, User
+from accounts.tests.factories import UserFactory
 from marketplace.catalog_cache import (
     GENERATION_KEY,
     cache_key,
@@ -8,6 +18,8 @@ from marketplace.catalog_cache import (
     catalog_cache_invalidate,
     catalog_generation,
 )
+from marketplace.models import Service, ServiceStatus
+from marketplace.tests.factories import PlanFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -60,3 +72,161 @@ def test_an_evicted_generation_restarts_above_every_old_one():
 def test_nothing_found_is_not_stored():
     assert cached("x", ("missing",), lambda: None) is None
     assert cache.get(cache_key("x", "missing")) is None
+
+
+# --- the catalog page served from its cached frame ------------------------------------------
+
+CATALOG = "/catalog/"
+
+
+def _slugs(response) -> list[str]:
+    return re.findall(r'data-testid="service-card" data-slug="([^"]+)"', response.content.decode())
+
+
+def _token_on(response) -> str:
+    return re.search(r'hx-headers=\'\{"X-CSRFToken": "([^"]*)"\}\'', response.content.decode())[1]
+
+
+def _person(name: str, **kwargs):
+    user = UserFactory(**kwargs)
+    Profile.objects.filter(user=user).update(display_name=name)
+    return user
+
+
+@pytest.fixture
+def signed_in(client):
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
+def test_an_anonymous_hit_does_no_queries_and_carries_no_token(client, plan):
+    client.get(CATALOG)  # renders and caches the page
+
+    with CaptureQueriesContext(connection) as hit:
+        response = client.get(CATALOG)
+
+    assert len(hit) == 0
+    html = response.content.decode()
+    assert _slugs(response) == ["imagegen-pro"]
+    assert "Log in" in html and "\x00" not in html
+    assert _token_on(response) == ""  # nothing on it posts; no Set-Cookie per request either
+    assert "csrftoken" not in response.cookies
+
+
+def test_a_signed_in_hit_reads_only_who_is_asking(client, plan, signed_in, assert_domain_queries):
+    signed_in(_person("Asha"))
+    client.get(CATALOG)
+
+    # session, user, profile (the user menu): no catalog query, no page template
+    with assert_domain_queries(0) as hit:
+        response = client.get(CATALOG)
+
+    assert hit.total == 3
+    assert _slugs(response) == ["imagegen-pro"]
+    assert 'data-testid="nav-user">Asha<' in response.content.decode()
+    assert _token_on(response)  # the logout form and htmx posts need it
+
+
+def test_the_per_person_parts_are_never_shared(client, plan, signed_in):
+    # given Asha's catalog page is cached
+    asha, bala = _person("Asha"), _person("Bala")
+    first = signed_in(asha).get(CATALOG).content.decode()
+    asha_token = _token_on(signed_in(asha).get(CATALOG))
+    assert 'data-testid="nav-user">Asha<' in first
+
+    # when Bala, then an anonymous visitor, asks for the same page
+    bala_page = signed_in(bala).get(CATALOG)
+    client.logout()
+    anonymous = client.get(CATALOG).content.decode()
+
+    # then each sees only themselves
+    html = bala_page.content.decode()
+    assert 'data-testid="nav-user">Bala<' in html and "Asha" not in html
+    assert _token_on(bala_page) not in ("", asha_token)
+    assert _slugs(bala_page) == ["imagegen-pro"]
+    assert "Asha" not in anonymous and "Bala" not in anonymous and "Log out" not in anonymous
+
+
+def test_the_nav_follows_the_role(client, plan, signed_in):
+    signed_in(_person("Cara")).get(CATALOG)  # a customer's frame is cached
+
+    vendor = _person("Dev", role=User.Role.VENDOR)
+    html = signed_in(vendor).get(CATALOG).content.decode()
+
+    assert 'data-testid="nav-vendor"' in html and 'data-testid="nav-user">Dev<' in html
+    customer_again = signed_in(_person("Esha")).get(CATALOG).content.decode()
+    assert 'data-testid="nav-vendor"' not in customer_again
+
+
+@pytest.mark.parametrize("who", ["anonymous", "signed in"])
+def test_a_pause_and_a_price_change_show_right_after_commit(
+    client, plan, signed_in, who, django_capture_on_commit_callbacks
+):
+    # given the catalog is cached, full page and htmx fragment
+    if who == "signed in":
+        signed_in(_person("Asha"))
+    other = PlanFactory(service__name="Weather API", service__slug="weather-api", price_paise=900)
+    htmx = {"HX-Request": "true"}
+    assert "₹9.00" in client.get(CATALOG).content.decode()
+    assert sorted(_slugs(client.get(CATALOG, headers=htmx))) == ["imagegen-pro", "weather-api"]
+
+    # when a service is paused and a plan's price changes, each in its own transaction
+    with django_capture_on_commit_callbacks(execute=True):
+        Service.objects.filter(pk=plan.service_id).update(status=ServiceStatus.PAUSED)
+        catalog_cache_invalidate()  # update() sends no signal
+    with django_capture_on_commit_callbacks(execute=True):
+        other.price_paise = 1_900
+        other.save(update_fields=["price_paise"])
+
+    # then the very next page and fragment show it
+    page = client.get(CATALOG)
+    assert _slugs(page) == ["weather-api"]
+    assert "₹19.00" in page.content.decode() and "₹9.00" not in page.content.decode()
+    assert _slugs(client.get(CATALOG, headers=htmx)) == ["weather-api"]
+
+
+def test_the_pause_is_not_shown_before_it_commits_nor_cached_after(
+    client, plan, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as pending:
+        Service.objects.filter(pk=plan.service_id).update(status=ServiceStatus.PAUSED)
+        catalog_cache_invalidate()
+        # a page rendered now (the test's own transaction sees the pause) is
+        # stored under the generation the commit is about to retire
+        client.get(CATALOG)
+    for callback in pending:
+        callback()
+
+    assert _slugs(client.get(CATALOG)) == []
+
+
+def test_an_htmx_hit_is_the_cached_fragment_with_no_queries(client, plan):
+    htmx = {"HX-Request": "true"}
+    client.get(CATALOG, {"q": "imagegen"}, headers=htmx)
+
+    with CaptureQueriesContext(connection) as hit:
+        response = client.get(CATALOG, {"q": "imagegen"}, headers=htmx)
+
+    assert len(hit) == 0
+    assert response.content.decode().lstrip().startswith('<section id="catalog-results"')
+    assert "HX-Request" in response["Vary"]
+
+
+def test_a_flash_message_shows_once_on_a_cached_page(client, plan, signed_in):
+    signed_in(_person("Asha"))
+    client.get(CATALOG)
+    request = RequestFactory().get("/")
+    storage = CookieStorage(request)
+    storage.add(messages.SUCCESS, "Welcome back, Asha.")
+    carrier = HttpResponse()
+    storage.update(carrier)
+    client.cookies[storage.cookie_name] = carrier.cookies[storage.cookie_name].value
+
+    shown = client.get(CATALOG).content.decode()
+    again = client.get(CATALOG).content.decode()
+
+    assert 'role="status"><span>Welcome back, Asha.</span>' in shown
+    assert "Welcome back" not in again
