@@ -86,6 +86,28 @@ def test_defaults_apply_without_preferences(django_capture_on_commit_callbacks):
     assert [message.subject for message in mail.outbox] == ["[FlexPass] ₹500.00 added"]
 
 
+def test_allow_email_false_keeps_it_in_app_and_sends_nothing_to_email_only_people(
+    django_capture_on_commit_callbacks,
+):
+    # Given one person on the defaults (in-app and email for top-ups) and one email-only
+    default, email_only = person(), person()
+    NotificationPreference.objects.create(
+        user=email_only, kind="topup_captured", in_app=False, email=True
+    )
+
+    # When both are told with email not allowed (the chat does that for people online)
+    with django_capture_on_commit_callbacks(execute=True):
+        shown = services.notify(user=default, kind="topup_captured", title="t", allow_email=False)
+        none = services.notify(user=email_only, kind="topup_captured", title="t", allow_email=False)
+
+    # Then the first gets it in the bell only; the second gets nothing and no row
+    assert (shown.in_app, shown.email_wanted) == (True, False)
+    assert Notification.objects.get(pk=shown.pk).email_wanted is False
+    assert none is None
+    assert not Notification.objects.filter(user=email_only).exists()
+    assert mail.outbox == []
+
+
 def test_nothing_leaves_before_commit_and_nothing_if_rolled_back(
     django_capture_on_commit_callbacks,
 ):
