@@ -146,7 +146,12 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="fp"),
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": 2,
+                "SOCKET_TIMEOUT": 2,
+                # one redis-py client per process, not one per request (ASGI threads)
+                "CONNECTION_FACTORY": "flexpass.redis_clients.SharedClientConnectionFactory",
+            },
         }
     }
 else:
