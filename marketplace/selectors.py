@@ -53,7 +53,7 @@ class CatalogFilters:
             q=q,
             category=category,
             sort=sort if sort in SORTS else DEFAULT_SORT,
-            kind=kind if kind in PlanKind.values else "",
+            kind=kind if kind and kind in PlanKind.values else "",  # .values builds a list
         )
 
     def cache_parts(self) -> tuple[str, ...]:
