@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max, Q, Subquery
+from django.db.models import F, Max, Subquery
 from django.utils import timezone
 
 from flexpass.money import percent_of
@@ -119,33 +119,31 @@ class PurchaseAccounts:
     cashback: LedgerAccount
 
 
-def _platform_code(kind: str) -> str:
-    return f"platform:{kind.removeprefix('platform_')}"  # as wallet.services.platform_account
-
-
 def purchase_accounts(*, buyer, vendor_user) -> PurchaseAccounts:
     """The five accounts in one query; any that does not exist yet is opened.
 
-    A plain read: entry_post locks what it must. (The buyer's available account
-    is the wallet's: one account per owner and kind.)
+    Looked up by their codes (wallet.services names every account
+    "user:<id>:<kind>" or "platform:<kind>"): one unique-index probe each, and
+    the cheapest statement to build. A plain read: entry_post locks what it must.
     """
-    platform = (AccountKind.PLATFORM_REVENUE, AccountKind.PLATFORM_CASHBACK)
-    rows = LedgerAccount.objects.filter(
-        Q(owner=buyer, kind__in=(AccountKind.USER_AVAILABLE, AccountKind.USER_PENDING))
-        | Q(owner=vendor_user, kind=AccountKind.VENDOR_PAYABLE)
-        | Q(code__in=[_platform_code(kind) for kind in platform])
-    )
-    found = {(row.owner_id, row.kind): row for row in rows}
-    available = found.get((buyer.pk, AccountKind.USER_AVAILABLE))
+    wanted = {
+        "available": (f"user:{buyer.pk}:available", AccountKind.USER_AVAILABLE),
+        "pending": (f"user:{buyer.pk}:pending", AccountKind.USER_PENDING),
+        "vendor_payable": (f"user:{vendor_user.pk}:payable", AccountKind.VENDOR_PAYABLE),
+        "revenue": ("platform:revenue", AccountKind.PLATFORM_REVENUE),
+        "cashback": ("platform:cashback", AccountKind.PLATFORM_CASHBACK),
+    }
+    rows = LedgerAccount.objects.filter(code__in=[code for code, _ in wanted.values()])
+    found = {(row.code, row.kind): row for row in rows}
+    opened = {  # the slow way, for an account not opened yet (or named otherwise)
+        "available": lambda: wallet_ensure(user=buyer).available,
+        "pending": lambda: pending_account(buyer),
+        "vendor_payable": lambda: vendor_payable_account(vendor_user),
+        "revenue": lambda: platform_account(AccountKind.PLATFORM_REVENUE),
+        "cashback": lambda: platform_account(AccountKind.PLATFORM_CASHBACK),
+    }
     return PurchaseAccounts(
-        available=available or wallet_ensure(user=buyer).available,
-        pending=found.get((buyer.pk, AccountKind.USER_PENDING)) or pending_account(buyer),
-        vendor_payable=found.get((vendor_user.pk, AccountKind.VENDOR_PAYABLE))
-        or vendor_payable_account(vendor_user),
-        revenue=found.get((None, AccountKind.PLATFORM_REVENUE))
-        or platform_account(AccountKind.PLATFORM_REVENUE),
-        cashback=found.get((None, AccountKind.PLATFORM_CASHBACK))
-        or platform_account(AccountKind.PLATFORM_CASHBACK),
+        **{role: found.get(key) or opened[role]() for role, key in wanted.items()}
     )
 
 
@@ -163,7 +161,8 @@ def purchase_record(
 
     The caller holds a money_transaction and has checked the plan with
     plan_for_sale. One journal entry: payer -price, vendor payable +share,
-    platform revenue +fee. entry_post locks the payer's row (the shared rows
+    platform revenue +fee, and the pending cashback (platform cashback -c,
+    buyer pending +c; see marketplace.rewards). entry_post locks the payer's row (the shared rows
     move just before the commit), which serialises this buyer's purchases: the
     renewal window is read after it, so it sees the pass bought just before.
     The same key returns the first purchase.
@@ -178,6 +177,9 @@ def purchase_record(
         legs.append(Leg(accounts.vendor_payable, share))
     if fee:
         legs.append(Leg(accounts.revenue, fee))
+    legs += rewards.cashback_legs(
+        price_paise=price, pending=accounts.pending, platform_cashback=accounts.cashback
+    )
     entry = entry_post(
         kind=EntryKind.PURCHASE,
         legs=legs,
@@ -222,9 +224,7 @@ def purchase_record(
     vendor_events.purchase_event_record(
         purchase=purchase, event_type="pass.purchased", pass_obj=pass_obj
     )
-    rewards.rewards_on_purchase(
-        purchase=purchase, pending=accounts.pending, platform_cashback=accounts.cashback
-    )
+    rewards.rewards_on_purchase(purchase=purchase)
     notify(
         user=buyer,
         kind="purchase_receipt",

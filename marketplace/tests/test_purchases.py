@@ -42,7 +42,8 @@ def test_buying_a_time_pass_moves_the_money_in_one_entry_and_creates_the_pass(
         # (the popularity counter moves after the commit, outside the money transaction)
         assert Service.objects.get(pk=plan.service.pk).purchases_count == 0
 
-    # then one purchase entry moved ₹49: ₹4.90 to the platform, ₹44.10 to the vendor
+    # then one purchase entry moved ₹49: ₹4.90 to the platform, ₹44.10 to the vendor,
+    # and set ₹2.45 of cashback aside from the platform's cashback account
     assert (purchase.price_paise, purchase.fee_paise, purchase.vendor_share_paise) == (
         4_900,
         490,
@@ -50,10 +51,15 @@ def test_buying_a_time_pass_moves_the_money_in_one_entry_and_creates_the_pass(
     )
     assert purchase.entry.kind == EntryKind.PURCHASE
     assert purchase.entry.category == "AI tools"
-    assert sorted(purchase.entry.postings.values_list("amount_paise", flat=True)) == [
-        -4_900,
-        490,
-        4_410,
+    assert sorted(
+        (posting.account.kind, posting.amount_paise)
+        for posting in purchase.entry.postings.select_related("account")
+    ) == [
+        (AccountKind.PLATFORM_CASHBACK, -245),
+        (AccountKind.PLATFORM_REVENUE, 490),
+        (AccountKind.USER_AVAILABLE, -4_900),
+        (AccountKind.USER_PENDING, 245),
+        (AccountKind.VENDOR_PAYABLE, 4_410),
     ]
     assert balance(wallet.available) == 5_100
     assert balance(vendor_payable_account(plan.service.vendor.user)) == 4_410
@@ -134,7 +140,7 @@ def test_a_zero_fee_setting_pays_the_vendor_everything(funded_buyer, plan, setti
     purchase = services.pass_purchase(buyer=funded_buyer, plan=plan, idempotency_key="z")
 
     assert (purchase.fee_paise, purchase.vendor_share_paise) == (0, 4_900)
-    assert purchase.entry.postings.count() == 2
+    assert purchase.entry.postings.count() == 4  # no revenue leg: buyer, vendor, cashback x2
     assert_ledger_balanced()
 
 

@@ -47,6 +47,21 @@ def test_a_purchase_records_pending_cashback_on_the_books(funded_buyer, plan):
     assert_ledger_balanced()
 
 
+def test_a_price_too_small_for_cashback_posts_no_cashback_legs_and_no_grant(funded_buyer):
+    # given a 9-paise plan (5 % is 0.45 paise, which rounds to nothing)
+    plan = PlanFactory(price_paise=9)
+
+    # when it is bought
+    purchase = buy(funded_buyer, plan)
+
+    # then the purchase entry has no cashback legs and there is no grant
+    kinds = set(purchase.entry.postings.values_list("account__kind", flat=True))
+    assert AccountKind.USER_PENDING not in kinds
+    assert AccountKind.PLATFORM_CASHBACK not in kinds
+    assert not CashbackGrant.objects.exists()
+    assert_ledger_balanced()
+
+
 def test_the_release_job_pays_nothing_inside_the_refund_window(funded_buyer, plan):
     buy(funded_buyer, plan)
 
@@ -69,7 +84,8 @@ def test_the_release_job_pays_once_even_when_run_twice_and_late(funded_buyer, pl
     assert grant.status == CashbackStatus.RELEASED
     assert balance(pending_account(funded_buyer)) == 0
     assert balance(wallet_ensure(user=funded_buyer).available) == 10_000 - DAY_PASS + 245
-    assert JournalEntry.objects.filter(kind=EntryKind.CASHBACK).count() == 2  # grant + release
+    # the grant rode on the purchase entry; the release is an entry of its own, once
+    assert JournalEntry.objects.filter(kind=EntryKind.CASHBACK).count() == 1
     note = Notification.objects.get(user=funded_buyer, kind="cashback_released")
     assert note.title == "₹2.45 cashback is in your wallet"
     assert_ledger_balanced()
