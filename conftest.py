@@ -47,6 +47,22 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+@pytest.fixture
+def browser(browser_type_launch_args):
+    """Chromium for this test only, for every browser story.
+
+    It replaces pytest-playwright's session-wide `browser` (and so its `page`):
+    that one keeps an event loop running in the main thread until the session
+    ends, which breaks every later test that starts Playwright or asyncio itself.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(**browser_type_launch_args)
+        yield chromium
+        chromium.close()
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
     """Keep each phase's report on the test item, so fixtures can see a failure

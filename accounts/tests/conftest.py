@@ -9,8 +9,10 @@ def google_key() -> GoogleSigningKey:
 
 
 @pytest.fixture
-def story_page(request, page, live_server):
-    """Playwright's page on the live server; screenshot to test-artifacts/ if the story fails."""
+def story_page(request, browser, live_server):
+    """A fresh page on the live server; screenshot to test-artifacts/ if the story fails."""
+    context = browser.new_context()
+    page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
     report = getattr(request.node, "rep_call", None)

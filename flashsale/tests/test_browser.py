@@ -14,7 +14,7 @@ import pytest
 from django.db import connections
 from django.test import Client
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from flashsale.models import FlashOrder, Hold, HoldStatus, SaleItem
 from flashsale.tests.factories import UserFactory, fund, item_make
@@ -64,16 +64,6 @@ def live_server_url(transactional_db):
     if server.is_alive():
         server.kill()
         server.join(5)
-
-
-@pytest.fixture
-def browser(browser_type_launch_args):
-    """Chromium for this test only: pytest-playwright's session-wide one keeps an event
-    loop running in the main thread, which breaks every asyncio test collected after it."""
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(**browser_type_launch_args)
-        yield chromium
-        chromium.close()
 
 
 def signed_in_page(browser, base_url, user):

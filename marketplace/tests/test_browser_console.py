@@ -18,7 +18,6 @@ from accounts.services import profile_ensure
 from accounts.tests.factories import UserFactory
 from marketplace.tests.factories import VendorFactory, category, fund
 from wallet.tests.test_browser_wallet import (  # noqa: F401  (fixtures)
-    browser,
     channels_live_server,
     pages,
     session_cookie,
@@ -54,7 +53,7 @@ def people(transactional_db):
 @pytest.mark.django_db(transaction=True)
 def test_a_vendor_lists_a_plan_and_reported_usage_reaches_the_buyer_live(
     people,
-    browser,  # noqa: F811  (the fixtures imported above)
+    browser,
     channels_live_server,  # noqa: F811
     pages,  # noqa: F811
 ):

@@ -12,7 +12,6 @@ from marketplace.tests.factories import VendorFactory
 from marketplace.tests.test_browser_console import shoot
 from marketplace.tests.test_payouts import earn
 from wallet.tests.test_browser_wallet import (  # noqa: F401  (fixtures)
-    browser,
     channels_live_server,
     pages,
     session_cookie,
@@ -33,7 +32,7 @@ def vendor_session(transactional_db):
 @pytest.mark.django_db(transaction=True)
 def test_a_vendor_moves_earnings_to_her_wallet_and_withdraws_them(
     vendor_session,
-    browser,  # noqa: F811  (the fixtures imported above)
+    browser,
     channels_live_server,  # noqa: F811
     pages,  # noqa: F811
 ):

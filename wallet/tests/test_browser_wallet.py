@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.db import connections
 from django.test import Client
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from accounts.services import profile_ensure
 from wallet import services
@@ -63,17 +63,6 @@ def channels_live_server(transactional_db):
     if process.is_alive():
         process.kill()
         process.join(5)
-
-
-@pytest.fixture
-def browser(browser_type_launch_args):
-    """Chromium for this test only. pytest-playwright's session-wide Playwright keeps an
-    event loop running in the main thread until the session ends, which breaks every
-    asyncio test collected after it; a test-scoped one stops its loop on the way out."""
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(**browser_type_launch_args)
-        yield chromium
-        chromium.close()
 
 
 def person(name: str, email: str):
