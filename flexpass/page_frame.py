@@ -49,9 +49,14 @@ def frame_holes(request) -> tuple[str, ...]:
     return (TOASTS, *PER_PERSON) if request.user.is_authenticated else (TOASTS,)
 
 
-def frame_render(request, template_name: str, context: dict) -> tuple[str, ...]:
-    """The page with its per-person parts left as holes: (text, hole, text, ..., text)."""
-    holes = Holes(frozenset(frame_holes(request)), secrets.token_hex(8))
+def frame_render(
+    request, template_name: str, context: dict, *, holes: tuple[str, ...] = ()
+) -> tuple[str, ...]:
+    """The page with its per-person parts left as holes: (text, hole, text, ..., text).
+
+    `holes` names the page's own per-person `frame_part`s, on top of the frame's.
+    """
+    holes = Holes(frozenset((*frame_holes(request), *holes)), secrets.token_hex(8))
     html = render_to_string(
         template_name,
         {**context, HOLES_CONTEXT_KEY: holes, "csrf_token": holes.marker(CSRF_HOLE)},
@@ -60,21 +65,25 @@ def frame_render(request, template_name: str, context: dict) -> tuple[str, ...]:
     return tuple(re.split(f"\x00{holes.nonce}:([^\x00]+)\x00", html))
 
 
-def _fill(request, name: str, *, csrf: bool) -> str:
+def _fill(request, name: str, *, csrf: bool, context: dict | None) -> str:
     if name == CSRF_HOLE:
         return get_token(request) if csrf else ""
     if name == TOASTS and not len(get_messages(request)):  # no cookie read beyond this
         return ""
-    return render_to_string(name, request=request)
+    return render_to_string(name, context, request)
 
 
-def frame_fill(segments: tuple[str, ...], request, *, csrf: bool = True) -> str:
+def frame_fill(
+    segments: tuple[str, ...], request, *, csrf: bool = True, context: dict | None = None
+) -> str:
     """The page for this request: the frame's text with every hole rendered for it.
 
-    `csrf=False` leaves the page's token empty, for a page that cannot post
-    anything (minting one costs 33 urandom calls and a Set-Cookie per request).
+    Holes render with the request's context plus `context` (the per-person data
+    the page's own holes need). `csrf=False` leaves the page's token empty, for a
+    page that cannot post anything (minting one costs 33 urandom calls and a
+    Set-Cookie per request).
     """
     parts = list(segments)
     for index in range(1, len(parts), 2):
-        parts[index] = _fill(request, parts[index], csrf=csrf)
+        parts[index] = _fill(request, parts[index], csrf=csrf, context=context)
     return "".join(parts)

@@ -136,6 +136,9 @@ def catalog(request):
 # --- service page ---------------------------------------------------------------------------
 
 
+SERVICE_ASIDE = "marketplace/partials/_service_aside.html"
+
+
 def _service_block(slug: str) -> dict | None:
     try:
         service = selectors.service_live(slug=slug)
@@ -157,19 +160,35 @@ def _service_block(slug: str) -> dict | None:
 
 @require_http_methods(["GET", "HEAD"])
 def service_detail(request, slug: str):
-    svc = cached("service", (slug,), lambda: _service_block(slug))
-    if svc is None:
+    """Served from a cached frame like the catalog; the side card is per person when signed in."""
+    signed_in = request.user.is_authenticated
+
+    def frame() -> dict | None:
+        svc = cached("service", (slug,), lambda: _service_block(slug))
+        if svc is None:
+            return None  # not stored: made-up addresses cannot fill the cache
+        holes = (SERVICE_ASIDE,) if signed_in else ()
+        segments = frame_render(request, "marketplace/service.html", {"svc": svc}, holes=holes)
+        return {"segments": segments, "svc": {k: v for k, v in svc.items() if k != "html"}}
+
+    page = cached("service-frame", (slug, frame_variant(request)), frame)
+    if page is None:
         raise Http404("No service is on sale at this address.")
-    context = {"svc": svc, "balance_paise": None, "my_passes": []}
-    if request.user.is_authenticated:
-        context["balance_paise"] = wallet_balances(user_id=request.user.pk).available_paise
-        context["my_passes"] = list(
-            Pass.objects.usable()
-            .filter(owner=request.user, service_id=svc["id"])
-            .select_related("plan")
-            .order_by("expires_at")[:3]
-        )
-    return _vary_on_htmx(render(request, "marketplace/service.html", context))
+    context = None
+    if signed_in:
+        svc = page["svc"]
+        context = {
+            "svc": svc,
+            "balance_paise": wallet_balances(user_id=request.user.pk).available_paise,
+            "my_passes": list(
+                Pass.objects.usable()
+                .filter(owner=request.user, service_id=svc["id"])
+                .select_related("plan")
+                .order_by("expires_at")[:3]
+            ),
+        }
+    html = frame_fill(page["segments"], request, csrf=signed_in, context=context)
+    return _vary_on_htmx(HttpResponse(html))
 
 
 # --- checkout -------------------------------------------------------------------------------

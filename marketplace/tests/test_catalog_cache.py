@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Profile, User
 from accounts.tests.factories import UserFactory
+from marketplace import services
 from marketplace.catalog_cache import (
     GENERATION_KEY,
     cache_key,
@@ -19,7 +20,7 @@ from marketplace.catalog_cache import (
     catalog_generation,
 )
 from marketplace.models import Service, ServiceStatus
-from marketplace.tests.factories import PlanFactory
+from marketplace.tests.factories import PlanFactory, fund
 
 pytestmark = pytest.mark.django_db
 
@@ -230,3 +231,75 @@ def test_a_flash_message_shows_once_on_a_cached_page(client, plan, signed_in):
 
     assert 'role="status"><span>Welcome back, Asha.</span>' in shown
     assert "Welcome back" not in again
+
+
+# --- the service page served from its cached frame ------------------------------------------
+
+SERVICE = "/services/imagegen-pro/"
+
+
+def _balance_on(response) -> str:
+    return re.search(r'data-testid="service-balance">([^<]*)<', response.content.decode())[1]
+
+
+def test_an_anonymous_service_hit_does_no_queries(client, plan):
+    client.get(SERVICE)
+
+    with CaptureQueriesContext(connection) as hit:
+        response = client.get(SERVICE)
+
+    html = response.content.decode()
+    assert len(hit) == 0
+    assert html.count('data-testid="plan-card"') == 1 and "Log in to buy" in html
+    assert f"?next={SERVICE}" in html
+    assert _token_on(response) == ""
+
+
+def test_the_service_side_card_is_each_persons_own(client, plan, signed_in):
+    # given Asha (₹100, a pass here) has the service page cached
+    asha, bala = _person("Asha"), _person("Bala")
+    fund(asha, 10_000)
+    fund(bala, 2_500)
+    services.pass_purchase(buyer=asha, plan=plan, idempotency_key="asha-1")
+    first = signed_in(asha).get(SERVICE)
+    assert _balance_on(first) == "₹51.00"
+    assert 'data-testid="my-service-passes"' in first.content.decode()
+
+    # when Bala asks for it
+    response = signed_in(bala).get(SERVICE)
+
+    # then Bala sees Bala's balance and no passes, and nothing of Asha's
+    html = response.content.decode()
+    assert _balance_on(response) == "₹25.00"
+    assert 'data-testid="my-service-passes"' not in html and "Asha" not in html
+    assert 'data-testid="nav-user">Bala<' in html and 'data-testid="plan-card"' in html
+
+
+def test_the_vendor_sees_no_ask_the_vendor_button_on_their_own_service(client, plan, signed_in):
+    signed_in(_person("Asha")).get(SERVICE)  # a customer's frame is cached with the button
+
+    owner = plan.service.vendor.user
+    html = signed_in(owner).get(SERVICE).content.decode()
+
+    assert 'data-testid="ask-vendor"' not in html
+    assert 'data-testid="ask-vendor"' in signed_in(_person("Bala")).get(SERVICE).content.decode()
+
+
+@pytest.mark.parametrize("who", ["anonymous", "signed in"])
+def test_a_service_page_follows_a_price_change_and_a_pause_right_after_commit(
+    client, plan, signed_in, who, django_capture_on_commit_callbacks
+):
+    if who == "signed in":
+        signed_in(_person("Asha"))
+    assert "₹49.00" in client.get(SERVICE).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        plan.price_paise = 5_900
+        plan.save(update_fields=["price_paise"])
+    html = client.get(SERVICE).content.decode()
+    assert "₹59.00" in html and "₹49.00" not in html
+
+    with django_capture_on_commit_callbacks(execute=True):
+        Service.objects.filter(pk=plan.service_id).update(status=ServiceStatus.PAUSED)
+        catalog_cache_invalidate()
+    assert client.get(SERVICE).status_code == 404
