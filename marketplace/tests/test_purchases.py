@@ -240,8 +240,7 @@ def test_rewards_hook_runs_once_per_purchase_inside_the_transaction(
 ):
     seen = []
     monkeypatch.setattr(
-        "marketplace.rewards.rewards_on_purchase",
-        lambda *, purchase, **accounts: seen.append(purchase.pk),
+        "marketplace.rewards.rewards_on_purchase", lambda *, purchase: seen.append(purchase.pk)
     )
 
     purchase = services.pass_purchase(buyer=funded_buyer, plan=plan, idempotency_key="rw")
