@@ -65,9 +65,9 @@ def frame_render(
     return tuple(re.split(f"\x00{holes.nonce}:([^\x00]+)\x00", html))
 
 
-def _fill(request, name: str, *, csrf: bool, context: dict | None) -> str:
+def _fill(request, name: str, context: dict) -> str:
     if name == CSRF_HOLE:
-        return get_token(request) if csrf else ""
+        return context.get("csrf_token", "")
     if name == TOASTS and not len(get_messages(request)):  # no cookie read beyond this
         return ""
     return render_to_string(name, context, request)
@@ -79,11 +79,14 @@ def frame_fill(
     """The page for this request: the frame's text with every hole rendered for it.
 
     Holes render with the request's context plus `context` (the per-person data
-    the page's own holes need). `csrf=False` leaves the page's token empty, for a
-    page that cannot post anything (minting one costs 33 urandom calls and a
-    Set-Cookie per request).
+    the page's own holes need) and share one CSRF token, as one page render
+    would. `csrf=False` leaves the page's token empty, for a page that cannot
+    post anything (minting one costs 33 urandom calls and a Set-Cookie).
     """
+    context = dict(context or {})
+    if csrf:
+        context["csrf_token"] = get_token(request)
     parts = list(segments)
     for index in range(1, len(parts), 2):
-        parts[index] = _fill(request, parts[index], csrf=csrf, context=context)
+        parts[index] = _fill(request, parts[index], context)
     return "".join(parts)

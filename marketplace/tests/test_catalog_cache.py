@@ -6,8 +6,9 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpResponse
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from accounts.models import Profile, User
 from accounts.tests.factories import UserFactory
@@ -303,3 +304,21 @@ def test_a_service_page_follows_a_price_change_and_a_pause_right_after_commit(
         Service.objects.filter(pk=plan.service_id).update(status=ServiceStatus.PAUSED)
         catalog_cache_invalidate()
     assert client.get(SERVICE).status_code == 404
+
+
+def test_the_token_on_a_cached_signed_in_page_is_valid_and_one_per_page(plan):
+    # given a browser that enforces CSRF, on a catalog page served from the cache
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(_person("Asha"))
+    browser.get(CATALOG)
+    page = browser.get(CATALOG)
+    token = _token_on(page)
+    form_token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())[1]
+    assert token == form_token
+
+    # when the page's htmx header is used to log out
+    response = browser.post(reverse("account_logout"), headers={"X-CSRFToken": token})
+
+    # then the token was accepted
+    assert response.status_code == 302
+    assert "_auth_user_id" not in browser.session
