@@ -120,6 +120,22 @@ def test_buying_returns_the_receipt_and_the_pass(buyer_api, funded_buyer, plan):
     assert 86_390 <= body["pass"]["seconds_left"] <= 86_400
 
 
+def test_a_repeat_purchase_runs_a_fixed_budget_of_statements(
+    buyer_api, plan, assert_domain_queries
+):
+    # given a buyer whose accounts are all open (a first purchase)
+    assert _buy(buyer_api, {"plan_id": plan.pk}, key="warm").status_code == 201
+
+    # when they buy again: plan (+ key replay check), accounts, lock, entry, balances,
+    # postings, renewal window, purchase, pass, webhook endpoints, cashback grant,
+    # badge standing, and the shared accounts' balances before commit (3)
+    with assert_domain_queries(15):
+        response = _buy(buyer_api, {"plan_id": plan.pk}, key="again")
+
+    # then
+    assert response.status_code == 201
+
+
 def test_a_retried_buy_replays_the_first_answer_and_buys_once(buyer_api, funded_buyer, plan):
     first = _buy(buyer_api, {"plan_id": plan.pk})
     again = _buy(buyer_api, {"plan_id": plan.pk})
