@@ -13,6 +13,8 @@ from marketplace.models import (
     ServiceStatus,
     VendorProfile,
 )
+from marketplace.services import pass_purchase
+from wallet.errors import InsufficientFunds
 
 VENDOR_EMAIL = "vendor@demo.flexpass.dev"
 
@@ -204,4 +206,38 @@ def seed_demo(stdout) -> None:
                     name=plan_name,
                     defaults={"kind": kind, "price_paise": price, "position": position, **extra},
                 )
-    stdout.write(f"Marketplace: {len(SERVICES)} demo services by {vendor.business_name}.")
+    bought = _demo_purchases()
+    stdout.write(
+        f"Marketplace: {len(SERVICES)} demo services by {vendor.business_name}"
+        f" and {bought} demo purchases."
+    )
+
+
+# (idempotency key, buyer, service slug, plan name): the vendor console, the
+# earnings chart and "My passes" have something to show from the first run.
+DEMO_PURCHASES = [
+    ("demo:buy:asha:1", "asha@demo.flexpass.dev", "imagegen-pro", "Day pass"),
+    ("demo:buy:asha:2", "asha@demo.flexpass.dev", "scribe-ai", "50 documents"),
+    ("demo:buy:asha:3", "asha@demo.flexpass.dev", "focusflow", "Day pass"),
+    ("demo:buy:ravi:1", "ravi@demo.flexpass.dev", "weathernow-api", None),
+    ("demo:buy:ravi:2", "ravi@demo.flexpass.dev", "focusflow", "Month pass"),
+]
+
+
+def _demo_purchases() -> int:
+    """Buy a few passes through the real purchase service (idempotent keys: safe to rerun)."""
+    buyers = {user.email: user for user in User.objects.filter(email__contains="@demo.")}
+    bought = 0
+    for key, email, slug, plan_name in DEMO_PURCHASES:
+        plans = Plan.objects.filter(service__slug=slug, is_active=True).exclude(
+            kind=PlanKind.METERED
+        )
+        plan = plans.filter(name=plan_name).first() if plan_name else plans.first()
+        if email not in buyers or plan is None:
+            continue
+        try:
+            pass_purchase(buyer=buyers[email], plan=plan, idempotency_key=key)
+        except InsufficientFunds:
+            continue  # a demo wallet spent elsewhere; the demo stays usable without it
+        bought += 1
+    return bought
