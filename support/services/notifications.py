@@ -103,8 +103,11 @@ def unread_count_invalidate(user_id: int) -> None:
     """Move the user's cache generation on, so every cached count is stale at once."""
     key = _generation_key(user_id)
     try:
-        if not cache.add(key, 1, timeout=None):
-            cache.incr(key)
+        try:
+            cache.incr(key)  # one round trip once the key exists, i.e. nearly always
+        except ValueError:  # the user's first change (or the key was evicted)
+            if not cache.add(key, 1, timeout=None):
+                cache.incr(key)
     except Exception:  # a stale bell for a few minutes is acceptable; a failed request is not
         logger.warning("could not invalidate the unread count of %s", user_id, exc_info=True)
 
