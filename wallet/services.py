@@ -20,8 +20,6 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import F, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from flexpass.errors import RetryLater
@@ -417,16 +415,17 @@ class _DeferredBalances:
         self.account_ids |= account_ids
 
     def flush(self) -> None:
-        for pk in sorted(self.account_ids):
-            total = (
-                Posting.objects.filter(account_id=pk, entry_id__in=self.entry_ids)
-                .values("account_id")
-                .annotate(total=Sum("amount_paise"))
-                .values("total")
-            )
-            LedgerAccount.objects.filter(pk=pk).update(
-                balance_paise=F("balance_paise") + Coalesce(Subquery(total), Value(0))
-            )
+        if not self.account_ids:
+            return
+        entries = ", ".join(["%s"] * len(self.entry_ids))
+        with connection.cursor() as cursor:
+            for pk in sorted(self.account_ids):
+                cursor.execute(
+                    f"UPDATE {LedgerAccount._meta.db_table} SET balance_paise = balance_paise"
+                    f" + COALESCE((SELECT SUM(amount_paise) FROM {Posting._meta.db_table}"
+                    f" WHERE account_id = %s AND entry_id IN ({entries})), 0) WHERE id = %s",
+                    [pk, *self.entry_ids, pk],
+                )
         self.entry_ids, self.account_ids = [], set()
 
     @classmethod
