@@ -62,6 +62,13 @@ def cached(name: str, parts: tuple[str, ...], compute: Callable[[], T]) -> T:
     dicts of plain data, never anything that depends on who is asking. None
     (nothing found) is not stored, so made-up addresses cannot fill the cache.
     """
+    return cached_entry(name, parts, compute)[0]
+
+
+def cached_entry(
+    name: str, parts: tuple[str, ...], compute: Callable[[], T]
+) -> tuple[T, int, bool]:
+    """Like `cached`, with the generation the value belongs to and whether it was a hit."""
     key = cache_key(name, *parts)
     found = cache.get_many([GENERATION_KEY, key])
     generation = found.get(GENERATION_KEY)
@@ -69,8 +76,8 @@ def cached(name: str, parts: tuple[str, ...], compute: Callable[[], T]) -> T:
         generation = catalog_generation()
     entry = found.get(key)
     if entry is not None and entry[0] == generation:
-        return entry[1]
+        return entry[1], generation, True
     value = compute()  # after reading the generation: see the module docstring
     if value is not None:
         cache.set(key, (generation, value), timeout=settings.CATALOG_CACHE_SECONDS)
-    return value
+    return value, generation, False

@@ -30,9 +30,10 @@ from flexpass.errors import DomainError, NotFound
 from flexpass.money import format_rupees
 from flexpass.page_frame import frame_fill, frame_render, frame_variant
 from marketplace import selectors, services
-from marketplace.catalog_cache import cached
+from marketplace.catalog_cache import cached, cached_entry
 from marketplace.errors import PlanNotFound
 from marketplace.models import ORDER_OPEN_STATES, Order, OrderStatus, Pass, PlanKind
+from marketplace.page_cache import share_with_anonymous_visitors
 from wallet.errors import InsufficientFunds
 from wallet.selectors import wallet_balances
 
@@ -129,8 +130,13 @@ def catalog(request):
     # token, the user menu and the chat widget). An anonymous visitor's catalog
     # has nothing that posts (filters are GETs, no widget), so it carries no token.
     signed_in = request.user.is_authenticated
-    segments = cached("catalog-frame", (*parts, frame_variant(request)), frame)
-    return _vary_on_htmx(HttpResponse(frame_fill(segments, request, csrf=signed_in)))
+    segments, generation, hit = cached_entry(
+        "catalog-frame", (*parts, frame_variant(request)), frame
+    )
+    response = _vary_on_htmx(HttpResponse(frame_fill(segments, request, csrf=signed_in)))
+    if hit and not signed_in:  # the second anonymous view on: kept whole (page_cache)
+        share_with_anonymous_visitors(response, generation=generation)
+    return response
 
 
 # --- service page ---------------------------------------------------------------------------
@@ -171,7 +177,7 @@ def service_detail(request, slug: str):
         segments = frame_render(request, "marketplace/service.html", {"svc": svc}, holes=holes)
         return {"segments": segments, "svc": {k: v for k, v in svc.items() if k != "html"}}
 
-    page = cached("service-frame", (slug, frame_variant(request)), frame)
+    page, generation, hit = cached_entry("service-frame", (slug, frame_variant(request)), frame)
     if page is None:
         raise Http404("No service is on sale at this address.")
     context = None
@@ -188,7 +194,10 @@ def service_detail(request, slug: str):
             ),
         }
     html = frame_fill(page["segments"], request, csrf=signed_in, context=context)
-    return _vary_on_htmx(HttpResponse(html))
+    response = _vary_on_htmx(HttpResponse(html))
+    if hit and not signed_in:
+        share_with_anonymous_visitors(response, generation=generation)
+    return response
 
 
 # --- checkout -------------------------------------------------------------------------------

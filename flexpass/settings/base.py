@@ -68,6 +68,8 @@ if GOOGLE_LOGIN_ENABLED:  # without credentials /accounts/google/... is simply n
     )
 
 MIDDLEWARE = [
+    # anonymous catalog and service pages already rendered: answered whole, before the rest
+    "marketplace.page_cache.AnonymousPageCacheMiddleware",
     "flexpass.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

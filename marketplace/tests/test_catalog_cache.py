@@ -322,3 +322,92 @@ def test_the_token_on_a_cached_signed_in_page_is_valid_and_one_per_page(plan):
     # then the token was accepted
     assert response.status_code == 302
     assert "_auth_user_id" not in browser.session
+
+
+# --- whole anonymous pages, answered before the middleware chain (page_cache) ---------------
+
+
+def _views_must_not_run(monkeypatch):
+    def boom(*args, **kwargs):
+        raise AssertionError("the view ran")
+
+    monkeypatch.setattr("marketplace.views.frame_fill", boom)
+
+
+@pytest.mark.parametrize("url", [CATALOG, SERVICE])
+def test_a_page_seen_twice_is_then_answered_whole_without_the_view(client, plan, url, monkeypatch):
+    # given an anonymous page rendered once, then served from its frame once
+    first, second = client.get(url), client.get(url)
+    _views_must_not_run(monkeypatch)
+
+    # when it is asked for again
+    with CaptureQueriesContext(connection) as queries:
+        third = client.get(url, headers={"X-Request-ID": "abc-123"})
+
+    # then the same page and headers come back, with this request's id
+    assert len(queries) == 0
+    assert third.status_code == 200 and third.content == second.content == first.content
+    for header in ("Content-Type", "Vary", "X-Frame-Options", "X-Content-Type-Options"):
+        assert third[header] == second[header]
+    assert third["X-Request-ID"] == "abc-123"
+    assert client.get(url)["X-Request-ID"] not in ("abc-123", second["X-Request-ID"])
+
+
+def test_a_whole_page_is_not_served_once_a_change_commits(
+    client, plan, django_capture_on_commit_callbacks
+):
+    for _ in range(3):
+        assert _slugs(client.get(CATALOG)) == ["imagegen-pro"]  # the third from the page cache
+
+    with django_capture_on_commit_callbacks(execute=True):
+        Service.objects.filter(pk=plan.service_id).update(status=ServiceStatus.PAUSED)
+        catalog_cache_invalidate()
+
+    assert _slugs(client.get(CATALOG)) == []
+    assert client.get(SERVICE).status_code == 404
+
+
+def test_signed_in_visitors_and_flash_messages_never_get_the_shared_page(client, plan, signed_in):
+    for _ in range(3):
+        client.get(CATALOG)
+
+    html = signed_in(_person("Asha")).get(CATALOG).content.decode()
+    assert 'data-testid="nav-user">Asha<' in html
+
+    client.logout()
+    request = RequestFactory().get("/")
+    storage = CookieStorage(request)
+    storage.add(messages.INFO, "You have signed out.")
+    carrier = HttpResponse()
+    storage.update(carrier)
+    client.cookies[storage.cookie_name] = carrier.cookies[storage.cookie_name].value
+    assert "You have signed out." in client.get(CATALOG).content.decode()
+
+
+def test_htmx_requests_and_unknown_hosts_go_through_django(client, plan):
+    for _ in range(3):
+        client.get(CATALOG)
+
+    fragment = client.get(CATALOG, headers={"HX-Request": "true"}).content.decode()
+    assert fragment.lstrip().startswith('<section id="catalog-results"')
+    assert client.get(CATALOG, HTTP_HOST="evil.example").status_code == 400
+
+
+def test_under_asgi_the_page_is_answered_on_the_event_loop(
+    plan, monkeypatch, django_capture_on_commit_callbacks
+):
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    browser = AsyncClient()
+    pages = [async_to_sync(browser.get)(CATALOG) for _ in range(2)]
+    with monkeypatch.context() as patched:
+        _views_must_not_run(patched)
+        pages.append(async_to_sync(browser.get)(CATALOG))
+    assert [_slugs(page) for page in pages] == [["imagegen-pro"]] * 3
+    assert pages[2].content == pages[1].content
+
+    with django_capture_on_commit_callbacks(execute=True):
+        Service.objects.filter(pk=plan.service_id).update(status=ServiceStatus.PAUSED)
+        catalog_cache_invalidate()
+    assert _slugs(async_to_sync(browser.get)(CATALOG)) == []
