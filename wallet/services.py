@@ -108,20 +108,51 @@ def money_transaction(func):
 # --- accounts -------------------------------------------------------------------------------
 
 
+def _account_code(owner, kind: str) -> str:
+    """The one naming rule: "platform:<kind>" for the platform's, "user:<id>:<kind>" otherwise."""
+    if owner is None:
+        return f"platform:{kind.removeprefix('platform_')}"
+    return f"user:{owner.pk}:{kind.split('_', 1)[1]}"
+
+
 def platform_account(kind: str) -> LedgerAccount:
     account, _ = LedgerAccount.objects.get_or_create(
-        code=f"platform:{kind.removeprefix('platform_')}",
+        code=_account_code(None, kind),
         defaults={"kind": kind, "may_go_negative": kind not in NO_NEGATIVE_KINDS},
     )
     return account
 
 
 def _owned_account(user, kind: str) -> LedgerAccount:
-    suffix = kind.split("_", 1)[1]
     account, _ = LedgerAccount.objects.get_or_create(
-        owner=user, kind=kind, defaults={"code": f"user:{user.pk}:{suffix}"}
+        owner=user, kind=kind, defaults={"code": _account_code(user, kind)}
     )
     return account
+
+
+def accounts_open(wanted: dict[str, tuple]) -> dict[str, LedgerAccount]:
+    """Several accounts at once, {role: (owner or None, kind)} -> {role: account}.
+
+    One query by code (a unique-index probe each) for the usual case where they
+    all exist; any that does not is opened the ordinary way.
+    """
+    codes = {role: _account_code(owner, kind) for role, (owner, kind) in wanted.items()}
+    found = {
+        account.code: account for account in LedgerAccount.objects.filter(code__in=codes.values())
+    }
+    return {
+        role: found.get(codes[role]) or _account_open(owner, kind)
+        for role, (owner, kind) in wanted.items()
+    }
+
+
+def _account_open(owner, kind: str) -> LedgerAccount:
+    if owner is None:
+        return platform_account(kind)
+    if kind in (AccountKind.USER_AVAILABLE, AccountKind.USER_RESERVED):
+        wallet = wallet_ensure(user=owner)
+        return wallet.available if kind == AccountKind.USER_AVAILABLE else wallet.reserved
+    return _owned_account(owner, kind)
 
 
 def pending_account(user) -> LedgerAccount:

@@ -30,15 +30,7 @@ from marketplace.services import usage as vendor_events
 from support.services import notify
 from wallet.errors import IdempotencyConflict
 from wallet.models import AccountKind, EntryKind, LedgerAccount
-from wallet.services import (
-    Leg,
-    entry_post,
-    money_transaction,
-    pending_account,
-    platform_account,
-    vendor_payable_account,
-    wallet_ensure,
-)
+from wallet.services import Leg, accounts_open, entry_post, money_transaction
 
 MAX_KEY_LENGTH = 255
 
@@ -127,30 +119,20 @@ class PurchaseAccounts:
 
 
 def purchase_accounts(*, buyer, vendor_user) -> PurchaseAccounts:
-    """The five accounts in one query; any that does not exist yet is opened.
+    """The five accounts in one query (any not opened yet is opened).
 
-    Looked up by their codes (wallet.services names every account
-    "user:<id>:<kind>" or "platform:<kind>"): one unique-index probe each, and
-    the cheapest statement to build. A plain read: entry_post locks what it must.
+    A plain read: entry_post locks what it must.
     """
-    wanted = {
-        "available": (f"user:{buyer.pk}:available", AccountKind.USER_AVAILABLE),
-        "pending": (f"user:{buyer.pk}:pending", AccountKind.USER_PENDING),
-        "vendor_payable": (f"user:{vendor_user.pk}:payable", AccountKind.VENDOR_PAYABLE),
-        "revenue": ("platform:revenue", AccountKind.PLATFORM_REVENUE),
-        "cashback": ("platform:cashback", AccountKind.PLATFORM_CASHBACK),
-    }
-    rows = LedgerAccount.objects.filter(code__in=[code for code, _ in wanted.values()])
-    found = {(row.code, row.kind): row for row in rows}
-    opened = {  # the slow way, for an account not opened yet (or named otherwise)
-        "available": lambda: wallet_ensure(user=buyer).available,
-        "pending": lambda: pending_account(buyer),
-        "vendor_payable": lambda: vendor_payable_account(vendor_user),
-        "revenue": lambda: platform_account(AccountKind.PLATFORM_REVENUE),
-        "cashback": lambda: platform_account(AccountKind.PLATFORM_CASHBACK),
-    }
     return PurchaseAccounts(
-        **{role: found.get(key) or opened[role]() for role, key in wanted.items()}
+        **accounts_open(
+            {
+                "available": (buyer, AccountKind.USER_AVAILABLE),
+                "pending": (buyer, AccountKind.USER_PENDING),
+                "vendor_payable": (vendor_user, AccountKind.VENDOR_PAYABLE),
+                "revenue": (None, AccountKind.PLATFORM_REVENUE),
+                "cashback": (None, AccountKind.PLATFORM_CASHBACK),
+            }
+        )
     )
 
 

@@ -106,3 +106,18 @@ def test_broadcasts_from_a_rolled_back_savepoint_are_dropped(monkeypatch):
         except RuntimeError:
             pass
     assert [group for batch in sent for group, _ in batch] == ["kept"]
+
+
+def test_accounts_open_finds_existing_accounts_and_opens_missing_ones():
+    buyer = funded_wallet(1_000)
+    found = services.accounts_open(
+        {
+            "available": (buyer.user, AccountKind.USER_AVAILABLE),
+            "pending": (buyer.user, AccountKind.USER_PENDING),  # not opened yet
+            "revenue": (None, AccountKind.PLATFORM_REVENUE),
+        }
+    )
+    assert found["available"].pk == buyer.available_id
+    assert found["pending"] == services.pending_account(buyer.user)
+    assert found["revenue"] == services.platform_account(AccountKind.PLATFORM_REVENUE)
+    assert found["pending"].code == f"user:{buyer.user_id}:pending"
