@@ -448,15 +448,31 @@ class _DeferredBalances:
     def flush(self) -> None:
         if not self.account_ids:
             return
+        accounts = sorted(self.account_ids)
         entries = ", ".join(["%s"] * len(self.entry_ids))
+        table, postings = LedgerAccount._meta.db_table, Posting._meta.db_table
+        delta = (
+            f"COALESCE((SELECT SUM(p.amount_paise) FROM {postings} p"
+            f" WHERE p.account_id = a.id AND p.entry_id IN ({entries})), 0)"
+        )
         with connection.cursor() as cursor:
-            for pk in sorted(self.account_ids):
+            if connection.features.has_select_for_update:
+                # One statement: the CTE locks the rows in id order, then they move.
+                marks = ", ".join(["%s"] * len(accounts))
                 cursor.execute(
-                    f"UPDATE {LedgerAccount._meta.db_table} SET balance_paise = balance_paise"
-                    f" + COALESCE((SELECT SUM(amount_paise) FROM {Posting._meta.db_table}"
-                    f" WHERE account_id = %s AND entry_id IN ({entries})), 0) WHERE id = %s",
-                    [pk, *self.entry_ids, pk],
+                    f"WITH locked AS (SELECT id FROM {table} WHERE id IN ({marks})"
+                    " ORDER BY id FOR UPDATE)"
+                    f" UPDATE {table} a SET balance_paise = a.balance_paise + {delta}"
+                    " FROM locked WHERE a.id = locked.id",
+                    [*accounts, *self.entry_ids],
                 )
+            else:  # SQLite: one writer at a time, no row locks to order
+                for pk in accounts:
+                    cursor.execute(
+                        f"UPDATE {table} AS a SET balance_paise = a.balance_paise + {delta}"
+                        " WHERE a.id = %s",
+                        [*self.entry_ids, pk],
+                    )
         self.entry_ids, self.account_ids = [], set()
 
     @classmethod

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Subquery
+from django.db.models import Exists, Max, OuterRef, Subquery
 from django.utils import timezone
 
 from flexpass.money import percent_of
@@ -25,7 +25,15 @@ from marketplace.errors import (
     PriceChanged,
     ServiceUnavailable,
 )
-from marketplace.models import Pass, PassStatus, Plan, PlanKind, Purchase, Service
+from marketplace.models import (
+    Pass,
+    PassStatus,
+    Plan,
+    PlanKind,
+    Purchase,
+    Service,
+    WebhookEndpoint,
+)
 from marketplace.services import usage as vendor_events
 from support.services import notify
 from wallet.errors import IdempotencyConflict
@@ -210,9 +218,12 @@ def purchase_record(
         created_at=now,
         updated_at=now,
     )
-    vendor_events.purchase_event_record(
-        purchase=purchase, event_type="pass.purchased", pass_obj=pass_obj
-    )
+    # pass_purchase's plan query already asked whether the vendor has an active
+    # webhook endpoint; without one there is no outbox row to write.
+    if getattr(plan, "vendor_has_webhooks", True):
+        vendor_events.purchase_event_record(
+            purchase=purchase, event_type="pass.purchased", pass_obj=pass_obj
+        )
     rewards.rewards_on_purchase(purchase=purchase)
     notify(
         user=buyer,
@@ -258,8 +269,12 @@ def pass_purchase(
     key = clean_idempotency_key(idempotency_key)
     # The plan and "was this key used before?" in one query.
     earlier = Purchase.objects.filter(buyer=buyer, idempotency_key=key).values("pk")[:1]
+    webhooks = WebhookEndpoint.objects.filter(vendor=OuterRef("service__vendor"), is_active=True)
     fresh = _plan_or_none(
-        _plans_for_sale().annotate(earlier_purchase_id=Subquery(earlier)), plan.pk
+        _plans_for_sale().annotate(
+            earlier_purchase_id=Subquery(earlier), vendor_has_webhooks=Exists(webhooks)
+        ),
+        plan.pk,
     )
     if fresh is None or fresh.earlier_purchase_id is not None:
         existing = (
