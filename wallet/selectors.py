@@ -203,7 +203,7 @@ def recipient_find(*, query: str) -> User | None:
     text = (query or "").strip()
     if not text:
         return None
-    users = User.objects.select_related("profile", "wallet")
+    users = User.objects.select_related("profile")
     text = text.lstrip("@")
     if "@" in text:
         return users.filter(email__iexact=text).first()
