@@ -1,14 +1,13 @@
 """Vendors move earnings from their payable to their own wallet (issue #5): the service,
 its race against itself, and the staff admin screen."""
 
-import threading
-
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
-from django.db import connection, transaction
+from django.db import transaction
 
 from accounts.tests.factories import UserFactory
+from flexpass.testing import race
 from marketplace.errors import EarningsMoveRefused, InvalidIdempotencyKey
 from marketplace.services import pass_purchase
 from marketplace.services.payouts import earnings_to_wallet
@@ -254,29 +253,6 @@ def test_the_moved_money_can_then_be_withdrawn_to_the_bank():
 
 
 # --- races ------------------------------------------------------------------------------------
-
-
-def race(count: int, work) -> list:
-    """Run work(i) in `count` threads released together; each closes its own connection."""
-    barrier = threading.Barrier(count)
-    outcomes: list = [None] * count
-
-    def worker(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            outcomes[i] = work(i)
-        except Exception as exc:  # the outcome under test
-            outcomes[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
-    return outcomes
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,14 +1,13 @@
 """Races against real PostgreSQL with real threads: row locks in pk order, conditional
 updates and unique keys keep the money right; no mocks."""
 
-import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
+from flexpass.testing import race
 from wallet.errors import InsufficientFunds
 from wallet.integrity import _seal_batch, ledger_check
 from wallet.models import EntryKind, JournalEntry, LedgerAccount, LedgerSeal, Reservation
@@ -16,30 +15,6 @@ from wallet.services import reservations_expire_overdue, wallet_ensure, wallet_t
 from wallet.tests.factories import UserFactory, balance, funded_wallet, reserve, wallet_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def race(count: int, work) -> list:
-    """Run work(i) in `count` threads released at the same moment; return what each
-    returned or raised. Every thread closes its own database connection."""
-    barrier = threading.Barrier(count)
-    outcomes: list = [None] * count
-
-    def worker(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            outcomes[i] = work(i)
-        except Exception as exc:  # the outcome under test
-            outcomes[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
-    return outcomes
 
 
 def kinds(outcomes) -> Counter:
