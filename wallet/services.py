@@ -300,11 +300,17 @@ def entry_post(
         net[leg.account.pk] = net.get(leg.account.pk, 0) + leg.amount_paise
         accounts[leg.account.pk] = leg.account
     later = (
-        {pk for pk, account in accounts.items() if _deferrable(account, net[pk])}
+        {
+            pk
+            for pk, account in accounts.items()
+            if deferred.deferrable(pk) and _deferrable(account, net[pk])
+        }
         if deferred is not None
         else set()
     )
     now_ids = [pk for pk in net if pk not in later]
+    if deferred is not None:
+        deferred.take(now_ids)
     locked = lock_objects.accounts_for_posting(now_ids)
     if len(locked) != len(now_ids):
         raise UnbalancedEntry("A posting names an account that does not exist.")
@@ -464,6 +470,7 @@ class _DeferredBalances:
     def __init__(self):
         self.entry_ids: list[int] = []
         self.account_ids: set[int] = set()
+        self.direct: set[int] = set()  # moved at once in this transaction: never deferred again
 
     @classmethod
     def current(cls) -> "_DeferredBalances | None":
@@ -473,10 +480,26 @@ class _DeferredBalances:
         self.entry_ids.append(entry_id)
         self.account_ids |= account_ids
 
+    def deferrable(self, account_id: int) -> bool:
+        return account_id not in self.direct
+
+    def take(self, account_ids) -> None:
+        """These accounts are about to be locked and moved at once: bring any of them
+        that has deferred postings in this transaction up to date first, so a check
+        sees them (a credit earlier in the transaction can pay for a debit now)."""
+        wanted = set(account_ids)
+        self.direct |= wanted
+        early = self.account_ids & wanted
+        if early:
+            self._apply(sorted(early))
+            self.account_ids -= early
+
     def flush(self) -> None:
-        if not self.account_ids:
-            return
-        accounts = sorted(self.account_ids)
+        if self.account_ids:
+            self._apply(sorted(self.account_ids))
+        self.entry_ids, self.account_ids = [], set()
+
+    def _apply(self, accounts: list[int]) -> None:
         entries = ", ".join(["%s"] * len(self.entry_ids))
         table, postings = LedgerAccount._meta.db_table, Posting._meta.db_table
         delta = (
@@ -501,7 +524,6 @@ class _DeferredBalances:
                         " WHERE a.id = %s",
                         [*self.entry_ids, pk],
                     )
-        self.entry_ids, self.account_ids = [], set()
 
     @classmethod
     @contextlib.contextmanager

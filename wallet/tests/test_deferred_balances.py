@@ -5,6 +5,7 @@ from django.db import transaction
 
 from flexpass import realtime
 from wallet import services
+from wallet.integrity import ledger_check
 from wallet.models import AccountKind, LedgerAccount
 from wallet.services import Leg, entry_post, money_transaction
 from wallet.tests.factories import balance, funded_wallet, new_key, wallet_for
@@ -121,3 +122,38 @@ def test_accounts_open_finds_existing_accounts_and_opens_missing_ones():
     assert found["pending"] == services.pending_account(buyer.user)
     assert found["revenue"] == services.platform_account(AccountKind.PLATFORM_REVENUE)
     assert found["pending"].code == f"user:{buyer.user_id}:pending"
+
+
+def test_a_deferred_credit_pays_for_a_debit_later_in_the_same_transaction():
+    # Given: a vendor payable with nothing in it
+    buyer = funded_wallet(10_000)
+    vendor = wallet_for()
+    payable = services.vendor_payable_account(vendor.user)
+
+    @money_transaction
+    def sell_then_pay_out():
+        # a sale credits the payable (deferred: a credit needs no check) ...
+        entry_post(
+            kind="purchase",
+            legs=[Leg(buyer.available, -4_000), Leg(payable, 4_000)],
+            idempotency_key=new_key("sale"),
+        )
+        # ... and a debit of the payable in the same transaction must see it
+        entry_post(
+            kind="earnings",
+            legs=[Leg(payable, -4_000), Leg(vendor.available, 4_000)],
+            idempotency_key=new_key("move"),
+        )
+        # a later credit is moved at once now that the row is locked
+        entry_post(
+            kind="purchase",
+            legs=[Leg(buyer.available, -1_000), Leg(payable, 1_000)],
+            idempotency_key=new_key("sale2"),
+        )
+
+    sell_then_pay_out()
+
+    assert balance(payable) == 1_000
+    assert balance(vendor.available) == 4_000
+    assert balance(buyer.available) == 5_000
+    assert ledger_check().ok
