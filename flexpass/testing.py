@@ -5,16 +5,23 @@ import threading
 from django.db import connection
 
 
-def race(count: int, work) -> list:
+def race(count: int, work, *, max_connections: int | None = None) -> list:
     """Run work(i) in `count` threads released at the same moment; return what each
-    returned or raised. Every thread closes its own database connection."""
+    returned or raised. Every thread closes its own database connection.
+
+    `max_connections` caps how many threads hold a database connection at once
+    (PostgreSQL here allows 100, shared with other test runs): the rest queue
+    right behind them, still released together.
+    """
     barrier = threading.Barrier(count)
+    slots = threading.BoundedSemaphore(max_connections or count)
     outcomes: list = [None] * count
 
     def worker(i: int) -> None:
         try:
             barrier.wait(timeout=30)
-            outcomes[i] = work(i)
+            with slots:
+                outcomes[i] = work(i)
         except Exception as exc:  # the outcome under test
             outcomes[i] = exc
         finally:
@@ -27,3 +34,9 @@ def race(count: int, work) -> list:
         thread.join(timeout=120)
     assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
     return outcomes
+
+
+def results_and_errors(outcomes: list) -> tuple[list, list]:
+    """Split race()'s outcomes into what returned and what raised."""
+    errors = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+    return [outcome for outcome in outcomes if not isinstance(outcome, Exception)], errors

@@ -6,11 +6,9 @@ once (each closes its connection before giving its slot back). That is still
 dozens of transactions fighting over one hot row at every moment.
 """
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from flashsale import redis_guard, services
@@ -27,6 +25,7 @@ from flashsale.models import (
     SaleItem,
 )
 from flashsale.tests.factories import UserFactory, balance, fund, item_make, users_make
+from flexpass.testing import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,27 +34,7 @@ DB_SLOTS = 24
 
 def run_together(work, count: int) -> list:
     """Run work(i) in `count` threads released at once; return each result or exception."""
-    results: list = [None] * count
-    start = threading.Barrier(count)
-    slots = threading.BoundedSemaphore(DB_SLOTS)
-
-    def runner(i):
-        start.wait()
-        with slots:
-            try:
-                results[i] = work(i)
-            except Exception as exc:  # collected and asserted by the test
-                results[i] = exc
-            finally:
-                connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
+    return race(count, work, max_connections=DB_SLOTS)
 
 
 def oversell_blocked(item) -> int:

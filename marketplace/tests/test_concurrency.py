@@ -1,11 +1,9 @@
 """Races on PostgreSQL with real threads: the row locks decide, not luck."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from accounts.tests.factories import UserFactory
+from flexpass.testing import race
 from marketplace import services
 from marketplace.models import Pass, Purchase, Service
 from marketplace.tests.factories import PlanFactory, assert_ledger_balanced, balance, fund
@@ -21,29 +19,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 MAX_CONNECTIONS = 25
 
 
-def _run_in_threads(count: int, work) -> list:
-    results: list = [None] * count
-    start = threading.Barrier(count)
-    connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
-
-    def run(index):
-        start.wait()
-        with connections:
-            try:
-                results[index] = work(index)
-            except Exception as exc:  # collected and asserted by the test
-                results[index] = exc
-            finally:
-                connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
-
-
 def test_100_concurrent_buys_from_a_wallet_that_affords_7_buy_exactly_7():
     # given a wallet holding exactly 7 day passes' worth and 3 paise
     plan = PlanFactory(price_paise=4_900)
@@ -51,9 +26,10 @@ def test_100_concurrent_buys_from_a_wallet_that_affords_7_buy_exactly_7():
     fund(buyer, 7 * 4_900 + 3)
 
     # when 100 threads buy at once, each with its own key
-    results = _run_in_threads(
+    results = race(
         100,
         lambda i: services.pass_purchase(buyer=buyer, plan=plan, idempotency_key=f"storm-{i}"),
+        max_connections=MAX_CONNECTIONS,
     )
 
     # then exactly 7 succeed and the rest are refused for lack of funds
@@ -73,7 +49,7 @@ def test_a_double_click_with_one_key_buys_once():
     buyer = UserFactory()
     fund(buyer, 10_000)
 
-    results = _run_in_threads(
+    results = race(
         8, lambda i: services.pass_purchase(buyer=buyer, plan=plan, idempotency_key="click")
     )
 

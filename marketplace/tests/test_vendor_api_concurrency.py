@@ -3,35 +3,14 @@
 import threading
 
 import pytest
-from django.db import connection
 
+from flexpass.testing import race, results_and_errors
 from marketplace import services
 from marketplace.models import Pass, UsageEvent
 from marketplace.services import keys, usage
 from marketplace.tests.factories import VendorFactory, fund, usage_plan
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_threads(count, target):
-    barrier = threading.Barrier(count)
-    out, errors = [], []
-
-    def run():
-        try:
-            barrier.wait()
-            out.append(target())
-        except Exception as exc:  # noqa: BLE001 - collected and asserted on
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out, errors
 
 
 def test_ten_threads_posting_the_same_batch_bill_it_once(buyer):
@@ -46,7 +25,9 @@ def test_ten_threads_posting_the_same_batch_bill_it_once(buyer):
     batch = [usage.EventIn(f"e{i}", p.token, 2) for i in range(30)]
 
     # when ten threads ingest it at once
-    outcomes, errors = run_threads(10, lambda: usage.usage_ingest(key=key, events=batch))
+    outcomes, errors = results_and_errors(
+        race(10, lambda _: usage.usage_ingest(key=key, events=batch))
+    )
 
     # then exactly one accepted everything and the others saw duplicates
     assert errors == []
@@ -75,7 +56,7 @@ def test_distinct_batches_racing_for_few_units_never_go_below_zero(buyer):
         return usage.usage_ingest(key=key, events=batch)
 
     # when ten threads each report 3 units
-    outcomes, errors = run_threads(10, one)
+    outcomes, errors = results_and_errors(race(10, lambda _: one()))
 
     # then exactly 10 units are accepted, none beyond
     assert errors == []

@@ -1,14 +1,12 @@
 """Vendor API: starting a metered session with the user's session grant."""
 
-import threading
-
 import pytest
 from django.core import signing
 from django.core.cache import cache
-from django.db import connection
 from rest_framework.test import APIClient
 
 from flexpass import ratelimit
+from flexpass.testing import race, results_and_errors
 from marketplace.models import MeteredSession
 from marketplace.services import keys, sessions
 from marketplace.tests.factories import (
@@ -247,27 +245,6 @@ def test_the_schema_documents_session_start(client):
 # --- races (real threads on PostgreSQL) ------------------------------------------------
 
 
-def _race(count, target):
-    barrier = threading.Barrier(count)
-    out, errors = [], []
-
-    def run(i):
-        try:
-            barrier.wait()
-            out.append(target(i))
-        except Exception as exc:  # noqa: BLE001 - collected and asserted on
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out, errors
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("same_key", [True, False], ids=["same-key", "distinct-keys"])
 def test_ten_threads_starting_with_one_grant_make_one_session(vendor, per_minute, buyer, same_key):
@@ -283,7 +260,7 @@ def test_ten_threads_starting_with_one_grant_make_one_session(vendor, per_minute
         return response.status_code, response.json()
 
     # when ten threads start with it at once
-    out, errors = _race(10, one)
+    out, errors = results_and_errors(race(10, one))
 
     # then one session, one block reserved; the rest were replays or refusals
     assert errors == []
