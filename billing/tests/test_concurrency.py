@@ -1,9 +1,6 @@
 """Races on real PostgreSQL with real threads: a captured payment is credited exactly once."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from billing import services
 from billing.models import TopUp, TopUpStatus, WebhookEvent, Withdrawal, WithdrawalStatus
@@ -18,6 +15,7 @@ from billing.tests.factories import (
     signed_event,
 )
 from flexpass.errors import DomainError
+from flexpass.testing import race
 from wallet.models import JournalEntry
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,25 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def run_together(*calls):
     """Start every call at the same moment in its own thread; return results or exceptions."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as exc:  # collected and asserted on by the test
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
+    return race(len(calls), lambda i: calls[i]())
 
 
 def paid_topup(user, amount_paise=50_000) -> tuple[TopUp, dict]:

@@ -6,11 +6,11 @@ import pytest
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
+from flexpass.testing import race
 from marketplace import rewards, services
 from marketplace.models import CashbackGrant, Purchase, ReferralReward, Refund
 from marketplace.refunds import RefundRefused, purchase_refund
 from marketplace.tests.factories import PlanFactory, assert_ledger_balanced, balance, fund
-from marketplace.tests.test_concurrency import _run_in_threads
 from wallet.models import EntryKind, JournalEntry
 from wallet.services import pending_account, wallet_ensure
 
@@ -25,7 +25,7 @@ def test_concurrent_first_purchases_pay_the_referral_bonus_once():
     plan = PlanFactory(price_paise=4_900)
 
     # when 10 "first" purchases race
-    results = _run_in_threads(
+    results = race(
         10, lambda i: services.pass_purchase(buyer=referred, plan=plan, idempotency_key=f"f{i}")
     )
 
@@ -48,7 +48,7 @@ def test_two_release_jobs_racing_pay_each_cashback_once():
         services.pass_purchase(buyer=buyer, plan=plan, idempotency_key=f"p{number}")
     later = timezone.now() + timedelta(days=2)
 
-    results = _run_in_threads(2, lambda i: rewards.cashback_release_due(now=later))
+    results = race(2, lambda i: rewards.cashback_release_due(now=later))
 
     assert sorted(results) in ([0, 5], [1, 4], [2, 3]) and sum(results) == 5, results
     assert balance(pending_account(buyer)) == 0
@@ -65,7 +65,7 @@ def test_racing_full_refunds_refund_once():
         buyer=buyer, plan=PlanFactory(price_paise=4_900), idempotency_key="b"
     )
 
-    results = _run_in_threads(
+    results = race(
         8,
         lambda i: purchase_refund(
             purchase_id=purchase.pk,
