@@ -10,7 +10,8 @@ def accounts_for_update(account_ids) -> dict[int, LedgerAccount]:
     return {account.pk: account for account in rows}
 
 
-_POSTING_COLUMNS = (
+# The columns read when a LedgerAccount is built from plain SQL (LedgerAccount.from_db).
+ACCOUNT_COLUMNS = (
     "id",
     "code",
     "kind",
@@ -32,7 +33,7 @@ def accounts_for_posting(account_ids) -> dict[int, LedgerAccount]:
         return {}
     lock = " FOR UPDATE OF a" if connection.features.has_select_for_update else ""
     sql = (
-        f"SELECT {', '.join('a.' + column for column in _POSTING_COLUMNS)},"
+        f"SELECT {', '.join('a.' + column for column in ACCOUNT_COLUMNS)},"
         f" (SELECT w.low_balance_threshold_paise FROM {Wallet._meta.db_table} w"
         "   WHERE w.available_id = a.id)"
         f" FROM {LedgerAccount._meta.db_table} a"
@@ -43,7 +44,7 @@ def accounts_for_posting(account_ids) -> dict[int, LedgerAccount]:
         rows = cursor.fetchall()
     accounts = {}
     for *values, threshold in rows:
-        account = LedgerAccount.from_db(connection.alias, _POSTING_COLUMNS, values)
+        account = LedgerAccount.from_db(connection.alias, ACCOUNT_COLUMNS, values)
         account.low_balance_threshold_paise = threshold
         accounts[account.pk] = account
     return accounts

@@ -178,7 +178,7 @@ def _handle_for(user) -> str:
 
 def wallet_ensure(*, user) -> Wallet:
     """The user's wallet, opened on first use."""
-    existing = Wallet.objects.select_related("available", "reserved").filter(user=user).first()
+    existing = _wallets_loaded([user.pk]).get(user.pk)
     if existing:
         return existing
     with transaction.atomic():
@@ -207,40 +207,42 @@ def wallet_ensure(*, user) -> Wallet:
 
 _WALLET_COLUMNS = ("id", "user_id", "handle", "available_id", "reserved_id",
                    "low_balance_threshold_paise", "created_at")  # fmt: skip
-_ACCOUNT_COLUMNS = ("id", "code", "kind", "owner_id", "may_go_negative", "balance_paise",
-                    "created_at")  # fmt: skip
 
 
-def wallets_ensure(*users) -> list[Wallet]:
-    """The users' wallets (accounts loaded) in the order given: one query when they all exist.
+def _wallets_loaded(user_ids: list[int]) -> dict[int, Wallet]:
+    """{user id: wallet with both accounts loaded} for the wallets that exist. One query.
 
-    Plain SQL: it is on every transfer, and the ORM's select_related costs more
-    to build than the database takes to answer.
+    Plain SQL: it is on every transfer and purchase, and the ORM's select_related
+    costs more to build than the database takes to answer.
     """
-    columns = [f"w.{c}" for c in _WALLET_COLUMNS] + [
-        f"{alias}.{c}" for alias in ("a", "r") for c in _ACCOUNT_COLUMNS
-    ]
     accounts = LedgerAccount._meta.db_table
+    columns = [f"w.{c}" for c in _WALLET_COLUMNS] + [
+        f"{alias}.{c}" for alias in ("a", "r") for c in lock_objects.ACCOUNT_COLUMNS
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {', '.join(columns)} FROM {Wallet._meta.db_table} w"
             f" JOIN {accounts} a ON a.id = w.available_id"
             f" JOIN {accounts} r ON r.id = w.reserved_id"
-            f" WHERE w.user_id IN ({', '.join(['%s'] * len(users))})",
-            [user.pk for user in users],
+            f" WHERE w.user_id IN ({', '.join(['%s'] * len(user_ids))})",
+            user_ids,
         )
         rows = cursor.fetchall()
     found = {}
-    wide, narrow = len(_WALLET_COLUMNS), len(_ACCOUNT_COLUMNS)
+    wide, narrow = len(_WALLET_COLUMNS), len(lock_objects.ACCOUNT_COLUMNS)
     for row in rows:
         wallet = Wallet.from_db(connection.alias, _WALLET_COLUMNS, row[:wide])
-        wallet.available = LedgerAccount.from_db(
-            connection.alias, _ACCOUNT_COLUMNS, row[wide : wide + narrow]
-        )
-        wallet.reserved = LedgerAccount.from_db(
-            connection.alias, _ACCOUNT_COLUMNS, row[wide + narrow :]
+        wallet.available, wallet.reserved = (
+            LedgerAccount.from_db(connection.alias, lock_objects.ACCOUNT_COLUMNS, part)
+            for part in (row[wide : wide + narrow], row[wide + narrow :])
         )
         found[wallet.user_id] = wallet
+    return found
+
+
+def wallets_ensure(*users) -> list[Wallet]:
+    """The users' wallets (accounts loaded) in the order given: one query when they all exist."""
+    found = _wallets_loaded([user.pk for user in users])
     return [found.get(user.pk) or wallet_ensure(user=user) for user in users]
 
 
@@ -300,11 +302,7 @@ def entry_post(
         net[leg.account.pk] = net.get(leg.account.pk, 0) + leg.amount_paise
         accounts[leg.account.pk] = leg.account
     later = (
-        {
-            pk
-            for pk, account in accounts.items()
-            if deferred.deferrable(pk) and _deferrable(account, net[pk])
-        }
+        {pk for pk, account in accounts.items() if deferred.deferrable(account, net[pk])}
         if deferred is not None
         else set()
     )
@@ -359,17 +357,6 @@ def entry_post(
             )
     _broadcast_balances(locked.values())
     return entry
-
-
-def _deferrable(account: LedgerAccount, amount: int) -> bool:
-    """Shared business accounts that need no check now: credited, or allowed below zero.
-
-    Users' own accounts are never deferred: transfers cross between them, and two
-    transfers that each held one user's row while waiting for the other's at
-    commit would deadlock.
-    """
-    shared = account.owner_id is None or account.kind == AccountKind.VENDOR_PAYABLE
-    return shared and (amount > 0 or account.may_go_negative)
 
 
 def _entry_insert(**fields) -> JournalEntry | None:
@@ -480,8 +467,16 @@ class _DeferredBalances:
         self.entry_ids.append(entry_id)
         self.account_ids |= account_ids
 
-    def deferrable(self, account_id: int) -> bool:
-        return account_id not in self.direct
+    def deferrable(self, account: LedgerAccount, amount: int) -> bool:
+        """A shared business account that needs no check now: credited, or allowed below zero.
+
+        Users' own accounts are never deferred: transfers cross between them, and
+        two transfers that each held one user's row while waiting for the other's
+        at commit would deadlock. Nor is an account already moved at once in this
+        transaction.
+        """
+        shared = account.owner_id is None or account.kind == AccountKind.VENDOR_PAYABLE
+        return shared and (amount > 0 or account.may_go_negative) and account.pk not in self.direct
 
     def take(self, account_ids) -> None:
         """These accounts are about to be locked and moved at once: bring any of them
