@@ -442,8 +442,7 @@ def webhook_rotate(request, endpoint_id: int):
     secret = webhooks.webhook_secret_rotate(endpoint=endpoint)
     context = _webhooks_context(request, shown_secret=secret, shown_for=endpoint.pk)
     if request.htmx:
-        context["e"] = next(e for e in context["endpoints"] if e.pk == endpoint.pk)
-        return _render(request, "marketplace/console/webhooks.html", context, partial="endpoint")
+        return _endpoint_row(request, context, endpoint)
     return _render(request, "marketplace/console/webhooks.html", context)
 
 
@@ -456,7 +455,11 @@ def webhook_active(request, endpoint_id: int):
     )
     if not request.htmx:
         return redirect("console:webhooks")
-    context = _webhooks_context(request)
+    return _endpoint_row(request, _webhooks_context(request), endpoint)
+
+
+def _endpoint_row(request, context: dict, endpoint):
+    """The one endpoint's row of the webhooks page (an htmx swap)."""
     context["e"] = next(e for e in context["endpoints"] if e.pk == endpoint.pk)
     return _render(request, "marketplace/console/webhooks.html", context, partial="endpoint")
 
