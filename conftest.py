@@ -12,14 +12,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 @pytest.fixture(autouse=True)
 def _clean_cache():
     """Each test starts with an empty cache (rate-limit counters, locks, idempotency)."""
-    from django.core.cache import cache
-
-    def clear():
-        # Only this run's keys: other test processes share the Redis database.
-        if hasattr(cache, "delete_pattern"):
-            cache.delete_pattern("*")
-        else:
-            cache.clear()
+    from flexpass.testing import cache_clear as clear
 
     clear()
     yield

@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import User
+from flexpass import rows
 from flexpass.jobs import job_record_run
 from flexpass.money import format_rupees, percent_of
 from marketplace import badges
@@ -76,9 +77,11 @@ def _cashback_grant(purchase: Purchase) -> CashbackGrant | None:
     if amount <= 0:
         return None
     release_at = purchase.created_at + timedelta(hours=settings.CASHBACK_REFUND_WINDOW_HOURS)
-    return CashbackGrant.objects.create(
+    grant = CashbackGrant(
         purchase=purchase, user=purchase.buyer, amount_paise=amount, release_at=release_at
     )
+    rows.insert(grant)  # on every purchase: plain SQL (flexpass.rows)
+    return grant
 
 
 @money_transaction

@@ -137,9 +137,19 @@ def accounts_open(wanted: dict[str, tuple]) -> dict[str, LedgerAccount]:
     all exist; any that does not is opened the ordinary way.
     """
     codes = {role: _account_code(owner, kind) for role, (owner, kind) in wanted.items()}
-    found = {
-        account.code: account for account in LedgerAccount.objects.filter(code__in=codes.values())
-    }
+    with connection.cursor() as cursor:  # plain SQL, as _wallets_loaded: on every purchase
+        cursor.execute(
+            f"SELECT {', '.join(lock_objects.ACCOUNT_COLUMNS)} FROM {LedgerAccount._meta.db_table}"
+            f" WHERE code IN ({', '.join(['%s'] * len(codes))})",
+            list(codes.values()),
+        )
+        found = {
+            account.code: account
+            for account in (
+                LedgerAccount.from_db(connection.alias, lock_objects.ACCOUNT_COLUMNS, row)
+                for row in cursor.fetchall()
+            )
+        }
     return {
         role: found.get(codes[role]) or _account_open(owner, kind)
         for role, (owner, kind) in wanted.items()

@@ -2,7 +2,14 @@
 
 from rest_framework import serializers
 
-from marketplace.models import Order, Pass, Plan, Purchase, Service
+from marketplace.models import (
+    Order,
+    PassStatus,
+    Plan,
+    PlanKind,
+    PurchaseStatus,
+    Service,
+)
 
 
 class CategoryOutput(serializers.Serializer):
@@ -74,33 +81,28 @@ class ServiceOutput(serializers.ModelSerializer):
         return reverse("marketplace:service", args=[service.slug])
 
 
-class PassOutput(serializers.ModelSerializer):
-    service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    service_name = serializers.CharField(source="service.name")
-    plan = serializers.PrimaryKeyRelatedField(read_only=True)
-    plan_name = serializers.CharField(source="plan.name")
-    purchase = serializers.PrimaryKeyRelatedField(read_only=True)
-    seconds_left = serializers.SerializerMethodField()
+# PassOutput and ReceiptOutput name every field's type themselves rather than being
+# ModelSerializers: they answer every purchase, and a ModelSerializer rebuilds its
+# fields from the model for each instance it renders, which cost more than the rest
+# of the response.
 
-    class Meta:
-        model = Pass
-        fields = [
-            "id",
-            "service",
-            "service_name",
-            "plan",
-            "plan_name",
-            "purchase",
-            "kind",
-            "status",
-            "starts_at",
-            "expires_at",
-            "seconds_left",
-            "units_total",
-            "units_left",
-            "token",
-            "created_at",
-        ]
+
+class PassOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    service = serializers.CharField(source="service.slug", help_text="The service's slug.")
+    service_name = serializers.CharField(source="service.name")
+    plan = serializers.IntegerField(source="plan_id")
+    plan_name = serializers.CharField(source="plan.name")
+    purchase = serializers.IntegerField(source="purchase_id", allow_null=True)
+    kind = serializers.ChoiceField(choices=PlanKind.choices)
+    status = serializers.ChoiceField(choices=PassStatus.choices)
+    starts_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    seconds_left = serializers.SerializerMethodField()
+    units_total = serializers.IntegerField(allow_null=True)
+    units_left = serializers.IntegerField(allow_null=True)
+    token = serializers.CharField()
+    created_at = serializers.DateTimeField()
 
     def get_seconds_left(self, pass_obj) -> int | None:
         from marketplace.selectors import time_left_seconds
@@ -108,36 +110,22 @@ class PassOutput(serializers.ModelSerializer):
         return time_left_seconds(pass_obj)
 
 
-class ReceiptOutput(serializers.ModelSerializer):
+class ReceiptOutput(serializers.Serializer):
+    id = serializers.IntegerField()
     number = serializers.CharField()
-    service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    service = serializers.CharField(source="service.slug", help_text="The service's slug.")
     service_name = serializers.CharField(source="service.name")
-    plan = serializers.PrimaryKeyRelatedField(read_only=True)
+    plan = serializers.IntegerField(source="plan_id")
     plan_name = serializers.CharField(source="plan.name")
     vendor_name = serializers.CharField(source="vendor.business_name")
-    order = serializers.PrimaryKeyRelatedField(read_only=True)
+    price_paise = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=PurchaseStatus.choices)
+    refunded_paise = serializers.IntegerField()
+    order = serializers.IntegerField(source="order_id", allow_null=True)
     pass_id = serializers.IntegerField(source="pass_obj.id")
+    entry = serializers.IntegerField(source="entry_id", help_text="The journal entry.")
+    created_at = serializers.DateTimeField()
     receipt_url = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Purchase
-        fields = [
-            "id",
-            "number",
-            "service",
-            "service_name",
-            "plan",
-            "plan_name",
-            "vendor_name",
-            "price_paise",
-            "status",
-            "refunded_paise",
-            "order",
-            "pass_id",
-            "entry",
-            "created_at",
-            "receipt_url",
-        ]
 
     def get_receipt_url(self, purchase) -> str:
         from django.urls import reverse

@@ -8,12 +8,14 @@ it came through.
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, Max, OuterRef, Subquery
 from django.utils import timezone
 
+from accounts.models import User
+from flexpass import rows
 from flexpass.money import percent_of
 from marketplace import rewards
 from marketplace.errors import (
@@ -26,12 +28,14 @@ from marketplace.errors import (
     ServiceUnavailable,
 )
 from marketplace.models import (
+    Category,
     Pass,
     PassStatus,
     Plan,
     PlanKind,
     Purchase,
     Service,
+    VendorProfile,
     WebhookEndpoint,
 )
 from marketplace.services import usage as vendor_events
@@ -57,20 +61,57 @@ def plan_for_sale(*, plan_id: int, buyer=None) -> Plan:
     PlanUnavailable (plan switched off), PlanNotPurchasable (metered) and
     OwnServiceRefused (a vendor buying from themself).
     """
-    plan = _plan_or_none(_plans_for_sale(), plan_id)
+    plan = _plan_loaded(plan_id)
     _check_on_sale(plan, buyer=buyer)
     return plan
 
 
-def _plans_for_sale():
-    return Plan.objects.select_related("service__vendor__user", "service__category")
+# The plan with its service, vendor, vendor's user and category, as select_related would
+# load them, plus whether this buyer already bought under this key and whether the vendor
+# listens for webhooks. Plain SQL (flexpass.rows): it runs on every purchase, and the
+# ORM took longer to build this query than PostgreSQL took to answer it.
+_PLAN_MODELS = (Plan, Service, VendorProfile, User, Category)
 
 
-def _plan_or_none(plans, plan_id: int) -> Plan | None:
-    try:
-        return plans.get(pk=plan_id)  # cheaper to build than .first(), which orders by pk
-    except Plan.DoesNotExist:
+@cache
+def _plan_sql() -> str:
+    table = {model: model._meta.db_table for model in (*_PLAN_MODELS, Purchase, WebhookEndpoint)}
+    columns = ", ".join(
+        rows.select_list(model, alias) for model, alias in zip(_PLAN_MODELS, "psvuc", strict=True)
+    )
+    return (
+        f"SELECT {columns},"
+        f" (SELECT e.id FROM {table[Purchase]} e WHERE e.buyer_id = %s AND e.idempotency_key = %s),"
+        f" EXISTS (SELECT 1 FROM {table[WebhookEndpoint]} w WHERE w.vendor_id = v.id AND w.is_active)"
+        f" FROM {table[Plan]} p"
+        f" JOIN {table[Service]} s ON s.id = p.service_id"
+        f" JOIN {table[VendorProfile]} v ON v.id = s.vendor_id"
+        f" JOIN {table[User]} u ON u.id = v.user_id"
+        f" JOIN {table[Category]} c ON c.id = s.category_id"
+        " WHERE p.id = %s"
+    )
+
+
+def _plan_loaded(plan_id: int, *, buyer_id: int | None = None, key: str = "") -> Plan | None:
+    """The plan (service, vendor and category attached), or None. The plan also carries
+    `earlier_purchase_id` (this buyer's purchase under `key`, if any) and
+    `vendor_has_webhooks`."""
+    with connection.cursor() as cursor:
+        cursor.execute(_plan_sql(), [buyer_id, key, plan_id])
+        row = cursor.fetchone()
+    if row is None:
         return None
+    (plan, service, vendor, vendor_user, category), (earlier, webhooks) = rows.instances(
+        row, *_PLAN_MODELS
+    )
+    vendor.user, service.vendor, service.category, plan.service = (
+        vendor_user,
+        vendor,
+        category,
+        service,
+    )
+    plan.earlier_purchase_id, plan.vendor_has_webhooks = earlier, bool(webhooks)
+    return plan
 
 
 def _check_on_sale(plan: Plan | None, *, buyer) -> None:
@@ -102,13 +143,13 @@ def _pass_window(*, buyer, plan: Plan, now):
     renewal) starts when the last of those ends, so renewing early loses nothing.
     """
     if plan.kind == PlanKind.TIME:
-        latest_end = (
-            Pass.objects.filter(
-                owner=buyer, plan=plan, status=PassStatus.ACTIVE, expires_at__gt=now
+        with connection.cursor() as cursor:  # plain SQL: on every purchase (flexpass.rows)
+            cursor.execute(
+                f"SELECT MAX(expires_at) FROM {Pass._meta.db_table}"
+                " WHERE owner_id = %s AND plan_id = %s AND status = %s AND expires_at > %s",
+                [buyer.pk, plan.pk, PassStatus.ACTIVE, now],
             )
-            .aggregate(latest=Max("expires_at"))
-            .get("latest")
-        )
+            latest_end = rows.datetime_value(cursor.fetchone()[0])
         starts_at = max(now, latest_end) if latest_end else now
         return starts_at, starts_at + timedelta(hours=plan.duration_hours)
     expires_at = now + timedelta(days=plan.validity_days) if plan.validity_days else None
@@ -192,7 +233,7 @@ def purchase_record(
     # A racing twin with the same key that committed first makes entry_post hand
     # back its entry; inserting our Purchase then breaks the (buyer, key) unique
     # constraint and money_transaction retries, finding the twin's purchase.
-    purchase = Purchase.objects.create(
+    purchase = Purchase(
         buyer=buyer,
         plan=plan,
         service=service,
@@ -205,7 +246,8 @@ def purchase_record(
         idempotency_key=idempotency_key,
         created_at=now,
     )
-    pass_obj = Pass.objects.create(
+    rows.insert(purchase)
+    pass_obj = Pass(
         purchase=purchase,  # also caches purchase.pass_obj for the receipt
         owner=buyer,
         plan=plan,
@@ -218,6 +260,7 @@ def purchase_record(
         created_at=now,
         updated_at=now,
     )
+    rows.insert(pass_obj)
     # pass_purchase's plan query already asked whether the vendor has an active
     # webhook endpoint; without one there is no outbox row to write.
     if getattr(plan, "vendor_has_webhooks", True):
@@ -267,15 +310,7 @@ def pass_purchase(
     cannot pay (see marketplace.services.orders for paying the rest by gateway).
     """
     key = clean_idempotency_key(idempotency_key)
-    # The plan and "was this key used before?" in one query.
-    earlier = Purchase.objects.filter(buyer=buyer, idempotency_key=key).values("pk")[:1]
-    webhooks = WebhookEndpoint.objects.filter(vendor=OuterRef("service__vendor"), is_active=True)
-    fresh = _plan_or_none(
-        _plans_for_sale().annotate(
-            earlier_purchase_id=Subquery(earlier), vendor_has_webhooks=Exists(webhooks)
-        ),
-        plan.pk,
-    )
+    fresh = _plan_loaded(plan.pk, buyer_id=buyer.pk, key=key)  # "was this key used?" too
     if fresh is None or fresh.earlier_purchase_id is not None:
         existing = (
             Purchase.objects.select_related("plan", "service__vendor", "pass_obj")

@@ -113,14 +113,14 @@ def test_an_htmx_request_gets_only_the_results_fragment(client, plan):
 
 
 def test_the_catalog_does_a_fixed_number_of_queries(client, assert_domain_queries):
-    from django.core.cache import cache
+    from flexpass.testing import cache_clear
 
     _catalog_of(3)
     with assert_domain_queries(4) as few:  # categories, count, services, plans
         client.get(CATALOG)
     for i in range(8):
         PlanFactory(service=ServiceFactory(name=f"More {i}"))
-    cache.clear()
+    cache_clear()
 
     with assert_domain_queries(4) as many:
         response = client.get(CATALOG)
@@ -209,9 +209,9 @@ def test_the_service_page_does_a_fixed_number_of_queries(
         PlanFactory(service=plan.service, name=f"Plan {i}")
         PlanFactory(service__category=plan.service.category)  # related services
 
-    from django.core.cache import cache
+    from flexpass.testing import cache_clear
 
-    cache.clear()
+    cache_clear()
     with assert_domain_queries(5) as many:
         client.get(url)
     with assert_domain_queries(2):  # cached: only the per-person parts

@@ -3,11 +3,11 @@
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from flexpass import ratelimit
+from flexpass.testing import cache_clear
 from marketplace import services
 from marketplace.models import Pass, UsageEvent, WebhookDelivery
 from marketplace.services import keys, usage, webhooks
@@ -21,7 +21,7 @@ BATCH = "/api/v1/vendor/usage/batch/"
 @pytest.fixture(autouse=True)
 def _fresh_limits():
     ratelimit.reset_local()
-    cache.clear()
+    cache_clear()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from flexpass import ratelimit
+from flexpass.testing import cache_clear
 from marketplace import services
 from marketplace.models import ApiKey, Pass, UsageEvent
 from marketplace.services import keys
@@ -24,7 +25,7 @@ BATCH = "/api/v1/vendor/usage/batch/"
 @pytest.fixture(autouse=True)
 def _fresh_limits():
     ratelimit.reset_local()
-    cache.clear()
+    cache_clear()
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
 """The per-process API key cache: fewer queries, revocation still takes effect."""
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from flexpass import ratelimit
+from flexpass.testing import cache_clear
 from marketplace.models import ApiKey
 from marketplace.services import keys
 from marketplace.tests.factories import VendorFactory
@@ -18,7 +18,7 @@ CHECK = "/api/v1/vendor/access/check/"
 @pytest.fixture(autouse=True)
 def _fresh():
     ratelimit.reset_local()
-    cache.clear()
+    cache_clear()
     keys.api_key_cache_clear()
     yield
     keys.api_key_cache_clear()

@@ -2,11 +2,10 @@
 
 import pytest
 from django.core import signing
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from flexpass import ratelimit
-from flexpass.testing import race, results_and_errors
+from flexpass.testing import cache_clear, race, results_and_errors
 from marketplace.models import MeteredSession
 from marketplace.services import keys, sessions
 from marketplace.tests.factories import (
@@ -27,7 +26,7 @@ GRANTS = "/api/v1/sessions/grants/"
 @pytest.fixture(autouse=True)
 def _fresh_limits():
     ratelimit.reset_local()
-    cache.clear()
+    cache_clear()
 
 
 @pytest.fixture
