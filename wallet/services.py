@@ -507,22 +507,29 @@ class _DeferredBalances:
     def _apply(self, accounts: list[int]) -> None:
         entries = ", ".join(["%s"] * len(self.entry_ids))
         table, postings = LedgerAccount._meta.db_table, Posting._meta.db_table
-        delta = (
-            f"COALESCE((SELECT SUM(p.amount_paise) FROM {postings} p"
-            f" WHERE p.account_id = a.id AND p.entry_id IN ({entries})), 0)"
-        )
         with connection.cursor() as cursor:
             if connection.features.has_select_for_update:
-                # One statement: the CTE locks the rows in id order, then they move.
+                # One statement: `moved` sums this transaction's postings by entry (the
+                # entry index: a handful of rows; MATERIALIZED keeps the planner from
+                # reaching them through the account index instead, which for a shared
+                # account means every posting it ever had), `locked` locks the rows in
+                # id order, then they move.
                 marks = ", ".join(["%s"] * len(accounts))
                 cursor.execute(
-                    f"WITH locked AS (SELECT id FROM {table} WHERE id IN ({marks})"
+                    f"WITH moved AS MATERIALIZED (SELECT account_id, SUM(amount_paise) AS delta"
+                    f" FROM {postings} WHERE entry_id IN ({entries}) GROUP BY account_id),"
+                    f" locked AS (SELECT id FROM {table} WHERE id IN ({marks})"
                     " ORDER BY id FOR UPDATE)"
-                    f" UPDATE {table} a SET balance_paise = a.balance_paise + {delta}"
-                    " FROM locked WHERE a.id = locked.id",
-                    [*accounts, *self.entry_ids],
+                    f" UPDATE {table} a SET balance_paise = a.balance_paise + moved.delta"
+                    " FROM locked JOIN moved ON moved.account_id = locked.id"
+                    " WHERE a.id = locked.id",
+                    [*self.entry_ids, *accounts],
                 )
             else:  # SQLite: one writer at a time, no row locks to order
+                delta = (
+                    f"COALESCE((SELECT SUM(p.amount_paise) FROM {postings} p"
+                    f" WHERE p.account_id = a.id AND p.entry_id IN ({entries})), 0)"
+                )
                 for pk in accounts:
                     cursor.execute(
                         f"UPDATE {table} AS a SET balance_paise = a.balance_paise + {delta}"
