@@ -5,4 +5,4 @@ COPY pyproject.toml ./
 COPY . .
 RUN pip install --no-cache-dir .
 EXPOSE 8000
-CMD ["uvicorn", "flexpass.asgi:application", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["granian", "--interface", "asgi", "flexpass.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

@@ -317,7 +317,7 @@ def ping_requests(cookies: list[str]) -> list[tuple]:
 
 
 def server_pids(port: int) -> list[int]:
-    """The uvicorn/daphne processes serving `port` and their children (the workers)."""
+    """The granian/uvicorn/daphne processes serving `port` and their children (the workers)."""
     parents = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

@@ -33,7 +33,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 
 from flashsale import redis_guard
-from flexpass.realtime import broadcast_now, broadcast_on_commit
+from flexpass.realtime import broadcast_now, broadcast_on_commit, later_loop
 
 logger = logging.getLogger(__name__)
 
@@ -107,11 +107,13 @@ def _changed(item_id: int, sale_id: int) -> None:
 
 
 def _server_loop() -> asyncio.AbstractEventLoop | None:
-    """The ASGI server's event loop when this sync code runs under it, else None."""
+    """The event loop to schedule the send on when this runs in a web request: the ASGI
+    server's (embedded mode) or this process's sender loop (full mode's request threads,
+    flexpass.asgi); None outside requests."""
     local = SyncToAsync.threadlocal
     loop = getattr(local, "main_event_loop", None)
     if loop is None or getattr(local, "main_event_loop_pid", None) != os.getpid():
-        return None
+        return later_loop()
     if loop.is_closed() or not loop.is_running():
         return None
     return loop

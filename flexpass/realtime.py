@@ -1,12 +1,17 @@
 """The one way sync code talks to browsers: group sends after the transaction commits."""
 
+import asyncio
 import logging
+import os
+import threading
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
+
+SEND_TIMEOUT_SECONDS = 5
 
 
 def broadcast_now(group: str, event: dict) -> None:
@@ -23,9 +28,56 @@ def _send_all(messages: list[tuple[str, dict]]) -> None:
             await layer.group_send(group, event)
 
     try:
-        async_to_sync(send)()  # one hop to the event loop for the lot, not one per message
+        if isinstance(layer, InMemoryChannelLayer):
+            # Embedded mode: the groups live in the server's own event loop, and
+            # asgiref's hop (this request runs in one of its threads) is the way in.
+            async_to_sync(send)()
+        else:
+            # Full mode: requests run in plain worker threads (flexpass.asgi), where
+            # async_to_sync would build an event loop, and a Redis connection, per call.
+            asyncio.run_coroutine_threadsafe(send(), _sender_loop()).result(
+                timeout=SEND_TIMEOUT_SECONDS
+            )
     except Exception:  # a live update is best-effort; the page can always reload
         logger.warning("broadcast to %s failed", [group for group, _ in messages], exc_info=True)
+
+
+_sender = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_pid = 0
+_threads = threading.local()
+
+
+def request_thread_mark() -> None:
+    """flexpass.asgi calls this in the threads that run web requests: work that waits
+    for later (coalesced live stock, flashsale.live) may be scheduled on this process's
+    sender loop from them."""
+    _threads.serving = True
+
+
+def later_loop() -> asyncio.AbstractEventLoop | None:
+    """The loop to schedule a later send on from a web request thread; None elsewhere
+    (tests, jobs, commands), where there is nothing to wait for and sends go at once."""
+    return _sender_loop() if getattr(_threads, "serving", False) else None
+
+
+def _sender_loop() -> asyncio.AbstractEventLoop:
+    """This process's event loop for channel-layer sends, on a daemon thread of its own:
+    the Redis layer's connections stay open on it between broadcasts."""
+    global _loop, _loop_pid
+    with _sender:
+        # A forked child (a Celery prefork worker, a test server) inherits the parent's
+        # loop object but not its thread: it starts its own.
+        if _loop is None or _loop_pid != os.getpid() or not _loop.is_running():
+            loop = asyncio.new_event_loop()
+            started = threading.Event()
+            loop.call_soon(started.set)
+            threading.Thread(
+                target=loop.run_forever, name="flexpass-broadcasts", daemon=True
+            ).start()
+            started.wait()
+            _loop, _loop_pid = loop, os.getpid()
+        return _loop
 
 
 class _Batch:

@@ -31,7 +31,7 @@ def accounts_for_posting(account_ids) -> dict[int, LedgerAccount]:
     ids = sorted(set(account_ids))
     if not ids:
         return {}
-    lock = " FOR UPDATE OF a" if connection.features.has_select_for_update else ""
+    lock = " FOR NO KEY UPDATE OF a" if connection.features.has_select_for_update else ""
     sql = (
         f"SELECT {', '.join('a.' + column for column in ACCOUNT_COLUMNS)},"
         f" (SELECT w.low_balance_threshold_paise FROM {Wallet._meta.db_table} w"

@@ -519,7 +519,7 @@ class _DeferredBalances:
                     f"WITH moved AS MATERIALIZED (SELECT account_id, SUM(amount_paise) AS delta"
                     f" FROM {postings} WHERE entry_id IN ({entries}) GROUP BY account_id),"
                     f" locked AS (SELECT id FROM {table} WHERE id IN ({marks})"
-                    " ORDER BY id FOR UPDATE)"
+                    " ORDER BY id FOR NO KEY UPDATE)"
                     f" UPDATE {table} a SET balance_paise = a.balance_paise + moved.delta"
                     " FROM locked JOIN moved ON moved.account_id = locked.id"
                     " WHERE a.id = locked.id",

@@ -1,15 +1,17 @@
 """ws/flash/<sale_id>/: a snapshot on connect, then coalesced stock updates after commits."""
 
 import asyncio
+import threading
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from flashsale import services
 from flashsale.models import SaleStatus
 from flashsale.tests.factories import FlashSaleFactory, UserFactory, item_make
+from flexpass import realtime
 from flexpass.asgi import application
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -83,6 +85,42 @@ async def test_a_storm_of_holds_is_coalesced_and_the_last_update_is_current(sett
     messages = await stock_messages(communicator, until=loop.time() + 3, last_available=15)
 
     # then a few updates arrived (at most one per 0.3 s, not 25), the last showing all holds
+    assert 1 <= len(messages) <= elapsed / 0.3 + 3
+    assert len(messages) < 25
+    assert messages[-1]["item"]["available"] == 15
+    await communicator.disconnect()
+
+
+async def test_holds_made_in_full_mode_request_threads_are_coalesced_too(settings):
+    # given updates at most every 0.3 s, and 25 buyers whose holds arrive through the
+    # full-mode web server: plain request threads (flexpass.asgi), no asgiref loop
+    settings.FLASH_BROADCAST_INTERVAL_SECONDS = 0.3
+    item = await database_sync_to_async(item_make)(total=40, per_user_limit=1)
+    buyers = await database_sync_to_async(UserFactory.create_batch)(25)
+    communicator, _, _ = await connect(item.sale_id)
+    await communicator.receive_json_from(timeout=5)  # snapshot
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    def hold_in_a_request_thread(buyer):
+        def request():
+            realtime.request_thread_mark()
+            try:
+                services.hold_create(user=buyer, item_id=item.pk, quantity=1)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=request)
+        thread.start()
+        thread.join()
+
+    # when they all hold, one after the other
+    for buyer in buyers:
+        await asyncio.to_thread(hold_in_a_request_thread, buyer)
+    elapsed = loop.time() - started
+    messages = await stock_messages(communicator, until=loop.time() + 3, last_available=15)
+
+    # then a few updates arrived, not one per hold, the last showing all holds
     assert 1 <= len(messages) <= elapsed / 0.3 + 3
     assert len(messages) < 25
     assert messages[-1]["item"]["available"] == 15

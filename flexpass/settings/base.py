@@ -20,6 +20,9 @@ if (BASE_DIR / ".env").exists():
 DATABASE_URL = env.str("DATABASE_URL", default="")
 REDIS_URL = env.str("REDIS_URL", default="")
 EMBEDDED = not (DATABASE_URL or REDIS_URL)
+# Full mode: threads per web process that run requests (flexpass.asgi). Each holds at
+# most one database connection from the pool (DB_POOL_MAX) while it works.
+WEB_THREADS = env.int("WEB_THREADS", default=8)
 FULL_MODE = bool(DATABASE_URL and REDIS_URL)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)

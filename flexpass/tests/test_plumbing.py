@@ -26,7 +26,7 @@ def test_docker_compose_describes_the_full_deployment():
         assert env["DATABASE_URL"].startswith("postgres://")
         assert env["REDIS_URL"].startswith("redis://")
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    assert "uvicorn flexpass.asgi:application" in services["web"]["command"]
+    assert "granian --interface asgi flexpass.asgi:application" in services["web"]["command"]
     assert services["worker"]["command"].startswith("celery -A flexpass worker")
     assert services["beat"]["command"].startswith("celery -A flexpass beat")
 
