@@ -68,8 +68,10 @@ async def test_a_hold_broadcasts_the_new_stock_to_watchers():
     await communicator.disconnect()
 
 
-async def test_a_storm_of_holds_is_coalesced_and_the_last_update_is_current(settings):
-    # given updates at most every 0.3 s, and 25 buyers
+async def storm_of_25_holds(settings, hold_one) -> tuple[list[dict], float]:
+    """With updates at most every 0.3 s, 25 buyers hold one unit each of a 40-unit item,
+    one after the other, through `hold_one(buyer, item)`. Returns the stock messages a
+    watcher received and how long the holds took."""
     settings.FLASH_BROADCAST_INTERVAL_SECONDS = 0.3
     item = await database_sync_to_async(item_make)(total=40, per_user_limit=1)
     buyers = await database_sync_to_async(UserFactory.create_batch)(25)
@@ -77,32 +79,31 @@ async def test_a_storm_of_holds_is_coalesced_and_the_last_update_is_current(sett
     await communicator.receive_json_from(timeout=5)  # snapshot
     loop = asyncio.get_running_loop()
     started = loop.time()
-
-    # when they all hold, one after the other, as fast as the database allows
     for buyer in buyers:
-        await database_sync_to_async(services.hold_create)(user=buyer, item_id=item.pk, quantity=1)
+        await hold_one(buyer, item)
     elapsed = loop.time() - started
     messages = await stock_messages(communicator, until=loop.time() + 3, last_available=15)
+    await communicator.disconnect()
+    return messages, elapsed
 
-    # then a few updates arrived (at most one per 0.3 s, not 25), the last showing all holds
+
+def assert_coalesced(messages: list[dict], elapsed: float) -> None:
+    """A few updates (at most one per 0.3 s, not one per hold), the last showing all 25."""
     assert 1 <= len(messages) <= elapsed / 0.3 + 3
     assert len(messages) < 25
     assert messages[-1]["item"]["available"] == 15
-    await communicator.disconnect()
+
+
+async def test_a_storm_of_holds_is_coalesced_and_the_last_update_is_current(settings):
+    async def hold_one(buyer, item):  # as fast as the database allows
+        await database_sync_to_async(services.hold_create)(user=buyer, item_id=item.pk, quantity=1)
+
+    assert_coalesced(*await storm_of_25_holds(settings, hold_one))
 
 
 async def test_holds_made_in_full_mode_request_threads_are_coalesced_too(settings):
-    # given updates at most every 0.3 s, and 25 buyers whose holds arrive through the
-    # full-mode web server: plain request threads (flexpass.asgi), no asgiref loop
-    settings.FLASH_BROADCAST_INTERVAL_SECONDS = 0.3
-    item = await database_sync_to_async(item_make)(total=40, per_user_limit=1)
-    buyers = await database_sync_to_async(UserFactory.create_batch)(25)
-    communicator, _, _ = await connect(item.sale_id)
-    await communicator.receive_json_from(timeout=5)  # snapshot
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-
-    def hold_in_a_request_thread(buyer):
+    # the full-mode web server runs requests in plain threads (flexpass.asgi): no asgiref loop
+    def hold_in_a_request_thread(buyer, item):
         def request():
             realtime.request_thread_mark()
             try:
@@ -114,17 +115,10 @@ async def test_holds_made_in_full_mode_request_threads_are_coalesced_too(setting
         thread.start()
         thread.join()
 
-    # when they all hold, one after the other
-    for buyer in buyers:
-        await asyncio.to_thread(hold_in_a_request_thread, buyer)
-    elapsed = loop.time() - started
-    messages = await stock_messages(communicator, until=loop.time() + 3, last_available=15)
+    async def hold_one(buyer, item):
+        await asyncio.to_thread(hold_in_a_request_thread, buyer, item)
 
-    # then a few updates arrived, not one per hold, the last showing all holds
-    assert 1 <= len(messages) <= elapsed / 0.3 + 3
-    assert len(messages) < 25
-    assert messages[-1]["item"]["available"] == 15
-    await communicator.disconnect()
+    assert_coalesced(*await storm_of_25_holds(settings, hold_one))
 
 
 async def test_unknown_and_draft_sales_are_refused():
