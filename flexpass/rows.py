@@ -56,26 +56,31 @@ def instances(row, *models) -> tuple[list, tuple]:
     return built, tuple(row[start:])
 
 
+@cache
+def _insert(model) -> tuple[tuple, str]:
+    """The fields an INSERT of `model` writes (all but the auto primary key) and its SQL."""
+    quote = connection.ops.quote_name
+    fields = tuple(field for field in _fields(model) if not field.primary_key)
+    return fields, (
+        f"INSERT INTO {quote(model._meta.db_table)}"
+        f" ({', '.join(quote(field.column) for field in fields)})"
+        f" VALUES ({', '.join(['%s'] * len(fields))})"
+        f" RETURNING {quote(model._meta.pk.column)}"
+    )
+
+
 def insert(instance) -> None:
     """INSERT an unsaved instance (its constructor applied the defaults) and set its pk.
 
     What Model.save() does for a new row with an auto primary key, minus the query
     compiler and the signals (none of our models listens to its own save).
     """
-    model = type(instance)
-    quote = connection.ops.quote_name
-    fields = [field for field in _fields(model) if not field.primary_key]
+    fields, sql = _insert(type(instance))
     values = [
         field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
     ]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(model._meta.db_table)}"
-            f" ({', '.join(quote(field.column) for field in fields)})"
-            f" VALUES ({', '.join(['%s'] * len(fields))})"
-            f" RETURNING {quote(model._meta.pk.column)}",
-            values,
-        )
+        cursor.execute(sql, values)
         instance.pk = cursor.fetchone()[0]
     instance._state.adding = False
     instance._state.db = connection.alias

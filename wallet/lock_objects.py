@@ -22,6 +22,11 @@ ACCOUNT_COLUMNS = (
 )
 
 
+def account_from_row(values) -> LedgerAccount:
+    """A LedgerAccount from the ACCOUNT_COLUMNS of a plain-SQL row."""
+    return LedgerAccount.from_db(connection.alias, ACCOUNT_COLUMNS, values)
+
+
 def accounts_for_posting(account_ids) -> dict[int, LedgerAccount]:
     """Lock accounts for entry_post, in pk order; each carries `low_balance_threshold_paise`.
 
@@ -44,7 +49,7 @@ def accounts_for_posting(account_ids) -> dict[int, LedgerAccount]:
         rows = cursor.fetchall()
     accounts = {}
     for *values, threshold in rows:
-        account = LedgerAccount.from_db(connection.alias, ACCOUNT_COLUMNS, values)
+        account = account_from_row(values)
         account.low_balance_threshold_paise = threshold
         accounts[account.pk] = account
     return accounts

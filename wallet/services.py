@@ -145,10 +145,7 @@ def accounts_open(wanted: dict[str, tuple]) -> dict[str, LedgerAccount]:
         )
         found = {
             account.code: account
-            for account in (
-                LedgerAccount.from_db(connection.alias, lock_objects.ACCOUNT_COLUMNS, row)
-                for row in cursor.fetchall()
-            )
+            for account in map(lock_objects.account_from_row, cursor.fetchall())
         }
     return {
         role: found.get(codes[role]) or _account_open(owner, kind)
@@ -243,7 +240,7 @@ def _wallets_loaded(user_ids: list[int]) -> dict[int, Wallet]:
     for row in rows:
         wallet = Wallet.from_db(connection.alias, _WALLET_COLUMNS, row[:wide])
         wallet.available, wallet.reserved = (
-            LedgerAccount.from_db(connection.alias, lock_objects.ACCOUNT_COLUMNS, part)
+            lock_objects.account_from_row(part)
             for part in (row[wide : wide + narrow], row[wide + narrow :])
         )
         found[wallet.user_id] = wallet
