@@ -17,8 +17,8 @@ Then it checks the database: the scarce item sold exactly its stock (never
 one more, never one less while buyers were still asking) and stock recomputed
 from the inventory events equals the stored stock.
 
-The load generator is a minimal HTTP/1.1 keep-alive client on asyncio streams
-(no third-party client), so it costs the shared CPUs as little as possible.
+The load generator is bench/loadgen.py, a minimal HTTP/1.1 keep-alive client on
+asyncio streams, so it costs the shared CPUs as little as possible.
 Loopback only. Raise the anti-bot window on the server for the storm: every
 buyer comes from 127.0.0.1 (FLASH_HOLDS_PER_IP).
 """
@@ -30,12 +30,13 @@ import json
 import os
 import statistics
 import sys
-import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from loadgen import run_phase
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -208,87 +209,6 @@ def verify(sale, scarce, ample, scarce_holds: int, ample_holds: int) -> list[str
         problems.append(f"ample item: {ample_now.available} left after {ample_holds} holds")
     _, discrepancies = stock_discrepancies(sale_id=sale.pk)
     return problems + discrepancies
-
-
-# --- the load generator ---------------------------------------------------------------------
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection; enough protocol for JSON APIs (Content-Length)."""
-
-    def __init__(self, host: str, port: int):
-        self.host, self.port = host, port
-        self.reader = self.writer = None
-
-    async def request(self, method: str, path: str, headers: dict, body: bytes = b"") -> int:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
-        head += [f"{name}: {value}" for name, value in headers.items()]
-        if body or method == "POST":
-            head.append(f"Content-Length: {len(body)}")
-        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-        await self.writer.drain()
-        status_line = await self.reader.readline()
-        if not status_line:
-            raise ConnectionError("closed by server")
-        status = int(status_line.split()[1])
-        length, close = 0, False
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            name = name.strip().lower()
-            if name == "content-length":
-                length = int(value)
-            elif name == "connection" and value.strip().lower() == "close":
-                close = True
-        if length:
-            await self.reader.readexactly(length)
-        if close:
-            await self.close()
-        return status
-
-    async def close(self):
-        if self.writer is not None:
-            self.writer.close()
-            self.reader = self.writer = None
-
-
-async def run_phase(
-    phase: Phase, url: str, requests: list[tuple], concurrency: int, max_seconds: float
-) -> Phase:
-    """Send `requests` [(method, path, headers, body)] with `concurrency` clients."""
-    parts = urlsplit(url)
-    queue: asyncio.Queue = asyncio.Queue()
-    for request in requests:
-        queue.put_nowait(request)
-    deadline = time.monotonic() + max_seconds
-
-    async def client():
-        connection = Connection(parts.hostname, parts.port or 80)
-        try:
-            while time.monotonic() < deadline:
-                try:
-                    method, path, headers, body = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                started = time.perf_counter()
-                try:
-                    status = await asyncio.wait_for(
-                        connection.request(method, path, headers, body), timeout=30
-                    )
-                except (TimeoutError, OSError, ValueError) as exc:
-                    phase.errors[type(exc).__name__] += 1
-                    await connection.close()
-                    continue
-                phase.latencies.append(time.perf_counter() - started)
-                phase.statuses[status] += 1
-        finally:
-            await connection.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(concurrency)))
-    phase.seconds = time.perf_counter() - started
-    return phase
 
 
 def hold_requests(item_id: int, cookies: list[str], run_id: str, tag: str) -> list[tuple]:

@@ -23,14 +23,13 @@ Loopback only.
 
 import argparse
 import asyncio
-import logging
 import random
 import sys
-import time
+import urllib.request
 import uuid
 from urllib.parse import urlsplit
 
-import httpx
+from loadgen import json_request, run_phase
 from transfer_storm import (
     LOOPBACK,
     Phase,
@@ -38,7 +37,6 @@ from transfer_storm import (
     django_setup,
     headers_for,
     open_wallets,
-    storm,
 )
 
 BENCH_SERVICES = 4
@@ -91,69 +89,51 @@ def balances(user_ids: list[int]) -> dict[int, int]:
 
 async def run_load(args, users, plan_ids, run_id) -> dict[str, Phase]:
     rng = random.Random(args.seed)
-    limits = httpx.Limits(
-        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
-    )
-    timeout = httpx.Timeout(args.request_timeout)
     phases = {name: Phase(name) for name in ("ping", "purchases", "uncached", "cached")}
 
-    async def phase(client, name, requests, make_request):
-        await storm(
-            phase=phases[name],
-            client=client,
-            requests=requests,
-            concurrency=args.concurrency,
-            deadline=time.monotonic() + args.max_seconds,
-            make_request=make_request,
+    async def phase(name, requests):
+        await run_phase(
+            phases[name],
+            args.url,
+            requests,
+            args.concurrency,
+            args.max_seconds,
+            timeout=args.request_timeout,
         )
 
-    async with httpx.AsyncClient(base_url=args.url, limits=limits, timeout=timeout) as client:
-        await storm(  # warm up connections and code paths; not measured
-            phase=Phase("warmup"),
-            client=client,
-            requests=50,
-            concurrency=args.concurrency,
-            deadline=time.monotonic() + 30,
-            make_request=lambda n: (
-                "GET",
-                "/api/v1/wallet/ping" if n % 2 else "/catalog/",
-                {"headers": headers_for(users[n % len(users)])},
-            ),
-        )
+    def ping(number):
+        return ("GET", "/api/v1/wallet/ping", headers_for(users[number % len(users)]), b"")
 
-        await phase(
-            client,
-            "ping",
-            args.purchases,
-            lambda n: (
-                "GET",
-                "/api/v1/wallet/ping",
-                {"headers": headers_for(users[n % len(users)])},
-            ),
-        )
+    await run_phase(  # warm up the server's code paths; not measured
+        Phase("warmup"),
+        args.url,
+        [ping(n) if n % 2 else ("GET", "/catalog/", {}, b"") for n in range(50)],
+        args.concurrency,
+        30,
+    )
+    await phase("ping", [ping(n) for n in range(args.purchases)])
 
-        buys = [(rng.choice(users), rng.choice(plan_ids)) for _ in range(args.purchases)]
-
-        def purchase_request(number):
-            buyer, plan_id = buys[number]
-            key = f"storm-{run_id}-{number}-{uuid.uuid4()}"
-            return (
+    buys = [(rng.choice(users), rng.choice(plan_ids)) for _ in range(args.purchases)]
+    await phase(
+        "purchases",
+        [
+            json_request(
                 "POST",
                 "/api/v1/passes/",
-                {
-                    "headers": headers_for(buyer, **{"Idempotency-Key": key}),
-                    "json": {"plan_id": plan_id},
-                },
+                headers_for(buyer, **{"Idempotency-Key": f"storm-{run_id}-{n}-{uuid.uuid4()}"}),
+                {"plan_id": plan_id},
             )
+            for n, (buyer, plan_id) in enumerate(buys)
+        ],
+    )
 
-        await phase(client, "purchases", args.purchases, purchase_request)
+    # Anonymous visitors (no cookies): the visitors the whole-page cache is for.
+    from marketplace.catalog_cache import catalog_cache_invalidate
 
-        from marketplace.catalog_cache import catalog_cache_invalidate
-
-        await asyncio.to_thread(catalog_cache_invalidate)  # autocommit: a fresh generation now
-        uncached = min(args.catalog_requests, MAX_UNCACHED)
-        await phase(client, "uncached", uncached, lambda n: ("GET", f"/catalog/?page={n + 10}", {}))
-        await phase(client, "cached", args.catalog_requests, lambda n: ("GET", "/catalog/", {}))
+    await asyncio.to_thread(catalog_cache_invalidate)  # autocommit: a fresh generation now
+    uncached = min(args.catalog_requests, MAX_UNCACHED)
+    await phase("uncached", [("GET", f"/catalog/?page={n + 10}", {}, b"") for n in range(uncached)])
+    await phase("cached", [("GET", "/catalog/", {}, b"")] * args.catalog_requests)
     return phases
 
 
@@ -186,10 +166,9 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
-        httpx.get(f"{args.url}/healthz", timeout=5).raise_for_status()
-    except httpx.HTTPError as exc:
+        urllib.request.urlopen(f"{args.url}/healthz", timeout=5).close()
+    except OSError as exc:
         print(f"No server answering at {args.url}/healthz ({exc}). See bench/README.md.")
         return 2
     django_setup()

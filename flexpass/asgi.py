@@ -6,7 +6,9 @@ ASGI handler starts a fresh thread per request and hops between threads for the
 request signals; with 200 requests in flight that doubled the CPU each request
 cost (bench/README.md). WebSockets stay native ASGI (Channels). Embedded mode keeps
 the ASGI handler: its in-memory channel layer lives on the server's event loop,
-which asgiref's threads can reach and a2wsgi's cannot.
+which asgiref's threads can reach and a2wsgi's cannot. Anonymous catalog and service
+pages already kept by the page cache are answered in front of the thread pool
+(marketplace.page_cache.AnonymousPageFront).
 """
 
 import os
@@ -26,6 +28,7 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 from flexpass import realtime  # noqa: E402
 from flexpass.routing import websocket_urlpatterns  # noqa: E402
 from flexpass.ticker import with_embedded_ticker  # noqa: E402
+from marketplace.page_cache import AnonymousPageFront  # noqa: E402
 
 
 def _threaded_wsgi(threads: int):
@@ -48,9 +51,18 @@ def _threaded_wsgi(threads: int):
     return http
 
 
+def _http():
+    if settings.EMBEDDED:
+        return django_asgi_app
+    threaded = _threaded_wsgi(settings.WEB_THREADS)
+    if not settings.REDIS_URL:  # no shared cache, so no kept pages to answer
+        return threaded
+    return AnonymousPageFront(threaded, django_asgi_app)
+
+
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app if settings.EMBEDDED else _threaded_wsgi(settings.WEB_THREADS),
+        "http": _http(),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

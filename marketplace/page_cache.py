@@ -6,7 +6,10 @@ so once a view has served such a page from its cached frame, this middleware,
 first in MIDDLEWARE, keeps the finished response (headers included) and
 answers the next anonymous request for the same address itself: one cache
 read, without the thread hops and the dozen middlewares of a Django request,
-which were most of what a cached page still cost.
+which were most of what a cached page still cost. In full mode
+`AnonymousPageFront` answers the same entries one step earlier still, in the
+ASGI layer on the event loop, before the request reaches the thread pool that
+runs Django (flexpass.asgi): see its docstring.
 
 Entries carry the catalog generation of the frame they were built from and are
 served only while it is current, so a change is visible as soon as it commits
@@ -18,6 +21,7 @@ either cookie, htmx requests, other methods and other addresses pass straight
 through, and so does anything when the cache fails.
 """
 
+import io
 import logging
 import re
 import time
@@ -25,9 +29,11 @@ import uuid
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.handlers.asgi import ASGIHandler, ASGIRequest
 from django.http import HttpResponse
 
+from flexpass import redis_clients
 from flexpass.observability import HTTP_LATENCY, HTTP_REQUESTS
 from marketplace.catalog_cache import GENERATION_KEY, cache_key
 
@@ -64,8 +70,12 @@ def _key(request) -> str | None:
 
 def _hit(key: str) -> HttpResponse | None:
     found = cache.get_many([GENERATION_KEY, key])
-    entry = found.get(key)
-    if entry is None or entry[0] != found.get(GENERATION_KEY):
+    return _response(found.get(key), found.get(GENERATION_KEY))
+
+
+def _response(entry, generation) -> HttpResponse | None:
+    """The kept response, if there is one and it was built under the current generation."""
+    if entry is None or entry[0] != generation:
         return None
     _, status, headers, body = entry
     response = HttpResponse(body, status=status)
@@ -139,3 +149,50 @@ class AnonymousPageCacheMiddleware:
         if getattr(response, "anonymous_page_generation", None) is not None:
             await sync_to_async(_safely)(_keep, key, response)
         return response
+
+
+class AnonymousPageFront:
+    """Full mode's ASGI front: kept anonymous pages answered before Django is reached.
+
+    In full mode Django runs on a pool of request threads behind an ASGI-to-WSGI
+    bridge (flexpass.asgi); even a page-cache hit in the middleware above pays
+    for the hop to a thread and for building Django's request and response
+    there, about three quarters of what a hit cost. This front makes the same
+    decision on the event loop instead: Django's own ASGIRequest built from the
+    scope (so host validation and cookies are read exactly as the middleware
+    reads them), the same key, and one MGET of the generation and the entry on
+    an asyncio Redis client, decoded by django-redis. A hit is sent from here;
+    anything else (another path or method, a miss, an unreachable Redis) goes
+    on to Django untouched, where the middleware keeps the entry for next time.
+    """
+
+    def __init__(self, app, django_asgi: ASGIHandler):
+        self.app = app
+        self.django_asgi = django_asgi  # for send_response: Django's encoding of a response
+        backend = caches["default"]
+        self.make_key = backend.make_key
+        self.decode = backend.client.decode
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith(PATHS):
+            response = await self._hit(scope)
+            if response is not None:
+                await self.django_asgi.send_response(response, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _hit(self, scope) -> HttpResponse | None:
+        started = time.perf_counter()
+        try:
+            request = ASGIRequest(scope, io.BytesIO())
+            key = _key(request)
+            if key is None:
+                return None
+            client = redis_clients.async_client(settings.REDIS_URL)
+            raw = await client.mget([self.make_key(GENERATION_KEY), self.make_key(key)])
+            generation, entry = (None if value is None else self.decode(value) for value in raw)
+            response = _response(entry, generation)
+        except Exception:  # the page cache must never fail a request: Django answers
+            logger.warning("anonymous page cache unavailable", exc_info=True)
+            return None
+        return None if response is None else _finish(request, response, started)
