@@ -34,11 +34,11 @@ def test_storefront_shows_live_items_with_stock_in_a_fixed_number_of_queries(
     )
     services.hold_create(user=buyer, item_id=items[0].pk, quantity=1)
 
-    # when the buyer opens the storefront (sales, items, lazy expiry, session, user, open
-    # holds, waitlist places, the nav's profile), whatever the number of items; after a
-    # first visit, so once-a-minute bookkeeping of other apps is not counted
+    # when the buyer opens the storefront (sales, items, lazy expiry, user, open holds,
+    # waitlist places, the nav's profile; the session from the cache), whatever the number
+    # of items; after a first visit, so once-a-minute bookkeeping of other apps is not counted
     signed_in.get(reverse("flashsale:storefront"))
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         response = signed_in.get(reverse("flashsale:storefront"))
 
     # then every item shows its stock, the sold-out one offers the waitlist

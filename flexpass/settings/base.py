@@ -162,6 +162,11 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+if REDIS_URL:
+    # Every signed-in request reads its session: from Redis, with PostgreSQL behind
+    # it (written through, read on a miss), instead of a query per request.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
