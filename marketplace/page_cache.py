@@ -163,7 +163,8 @@ class AnonymousPageFront:
     reads them), the same key, and one MGET of the generation and the entry on
     an asyncio Redis client, decoded by django-redis. A hit is sent from here;
     anything else (another path or method, a miss, an unreachable Redis) goes
-    on to Django untouched, where the middleware keeps the entry for next time.
+    on to Django untouched, where the middleware keeps the entry for next time
+    (so a miss reads the cache twice: rare, and cheap beside the render).
     """
 
     def __init__(self, app, django_asgi: ASGIHandler):
