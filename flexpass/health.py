@@ -1,5 +1,6 @@
 """Liveness, readiness and Prometheus metrics."""
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -26,10 +27,15 @@ def _check_cache() -> None:
 
 
 def _check_channel_layer() -> None:
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.send)(channel, {"type": "readyz.probe"})
-    message = async_to_sync(layer.receive)(channel)
+    async def round_trip() -> dict:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "readyz.probe"})
+        return await asyncio.wait_for(layer.receive(channel), timeout=2)
+
+    # One coroutine: in a request thread with no event loop each async_to_sync call
+    # starts a loop (and channels-redis a connection pool) of its own.
+    message = async_to_sync(round_trip)()
     if message.get("type") != "readyz.probe":
         raise RuntimeError("channel layer lost the probe message")
 
