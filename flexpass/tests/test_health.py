@@ -1,4 +1,8 @@
+import asyncio
+import time
+
 import pytest
+from channels.layers import get_channel_layer
 
 from flexpass import health
 
@@ -38,6 +42,23 @@ def test_readyz_is_503_and_names_redis_when_redis_is_unreachable(client, setting
     assert body["checks"]["cache"]["ok"] is False
     assert "Connection" in body["checks"]["cache"]["error"]
     assert body["checks"]["database"]["ok"] is True
+
+
+@pytest.mark.django_db
+def test_readyz_is_503_when_the_channel_layer_loses_the_probe(client, monkeypatch):
+    # a layer that accepts the message but never delivers it (a wedged Redis)
+    async def never(self, channel):
+        await asyncio.sleep(3600)
+
+    layer = get_channel_layer()
+    monkeypatch.setattr(type(layer), "receive", never)
+    started = time.monotonic()
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["channel_layer"]["ok"] is False
+    assert time.monotonic() - started < 10
 
 
 @pytest.mark.django_db
