@@ -7,7 +7,8 @@ the session cookies it mints are valid there), then fires
 * M concurrent GET  /api/v1/wallet/ping       (baseline: the API stack alone)
 * M concurrent POST /api/v1/wallet/transfers  (unique Idempotency-Key each)
 
-with httpx (asyncio, at most C in flight, bounded by --max-seconds), prints
+with the lean client in bench/loadgen.py (asyncio, at most C in flight, bounded
+by --max-seconds), prints
 throughput and p50/p99 latency of both and their ratio, proves that money was
 conserved among the bench wallets, and runs `manage.py check_ledger`.
 
@@ -19,20 +20,19 @@ Loopback only: the URL must point at this machine.
 
 import argparse
 import asyncio
-import logging
 import os
 import random
 import statistics
 import subprocess
 import sys
-import time
+import urllib.request
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
+from loadgen import json_request, run_phase
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
@@ -178,109 +178,49 @@ def check_ledger() -> tuple[int | None, str]:
 # --- load -----------------------------------------------------------------------------------
 
 
-async def storm(
-    *,
-    phase: Phase,
-    client: httpx.AsyncClient,
-    requests: int,
-    concurrency: int,
-    deadline: float,
-    make_request,
-) -> None:
-    """Send `requests` requests, at most `concurrency` at once, stopping at `deadline`."""
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for number in range(requests):
-        queue.put_nowait(number)
-
-    async def worker():
-        while time.monotonic() < deadline:
-            try:
-                number = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            method, path, kwargs = make_request(number)
-            started = time.perf_counter()
-            try:
-                response = await client.request(method, path, **kwargs)
-            except httpx.HTTPError as exc:
-                phase.errors[type(exc).__name__] += 1
-                continue
-            phase.latencies.append(time.perf_counter() - started)
-            phase.statuses[response.status_code] += 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    phase.seconds = time.perf_counter() - started
-
-
 def headers_for(user: BenchUser, **extra) -> dict:
     return {"Cookie": user.cookie, "X-CSRFToken": user.csrf, **extra}
 
 
 async def run_load(args, users: list[BenchUser], run_id: str) -> tuple[Phase, Phase]:
     rng = random.Random(args.seed)
-    limits = httpx.Limits(
-        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
-    )
-    timeout = httpx.Timeout(args.request_timeout)
     ping, transfers = Phase("ping"), Phase("transfers")
-    async with httpx.AsyncClient(base_url=args.url, limits=limits, timeout=timeout) as client:
-        # Warm up connections and the server's code paths; not measured.
-        await storm(
-            phase=Phase("warmup"),
-            client=client,
-            requests=min(50, args.transfers),
-            concurrency=args.concurrency,
-            deadline=time.monotonic() + 30,
-            make_request=lambda n: (
-                "GET",
-                "/api/v1/wallet/ping",
-                {"headers": headers_for(users[n % len(users)])},
-            ),
-        )
 
-        def ping_request(number):
-            return (
-                "GET",
-                "/api/v1/wallet/ping",
-                {"headers": headers_for(users[number % len(users)])},
-            )
+    def ping_request(number):
+        return ("GET", "/api/v1/wallet/ping", headers_for(users[number % len(users)]), b"")
 
-        await storm(
-            phase=ping,
-            client=client,
-            requests=args.transfers,
-            concurrency=args.concurrency,
-            deadline=time.monotonic() + args.max_seconds,
-            make_request=ping_request,
-        )
+    # Warm up the server's code paths; not measured.
+    warmup = [ping_request(n) for n in range(min(50, args.transfers))]
+    await run_phase(Phase("warmup"), args.url, warmup, args.concurrency, 30)
+    await run_phase(
+        ping,
+        args.url,
+        [ping_request(n) for n in range(args.transfers)],
+        args.concurrency,
+        args.max_seconds,
+        timeout=args.request_timeout,
+    )
 
-        pairs = []
-        for _ in range(args.transfers):
-            sender, recipient = rng.sample(users, 2)
-            pairs.append((sender, recipient, rng.randint(100, 1_000)))
-
-        def transfer_request(number):
-            sender, recipient, amount = pairs[number]
-            return (
+    requests = []
+    for number in range(args.transfers):
+        sender, recipient = rng.sample(users, 2)
+        key = f"storm-{run_id}-{number}-{uuid.uuid4()}"
+        requests.append(
+            json_request(
                 "POST",
                 "/api/v1/wallet/transfers",
-                {
-                    "headers": headers_for(
-                        sender, **{"Idempotency-Key": f"storm-{run_id}-{number}-{uuid.uuid4()}"}
-                    ),
-                    "json": {"to": f"@{recipient.handle}", "amount_paise": amount},
-                },
+                headers_for(sender, **{"Idempotency-Key": key}),
+                {"to": f"@{recipient.handle}", "amount_paise": rng.randint(100, 1_000)},
             )
-
-        await storm(
-            phase=transfers,
-            client=client,
-            requests=args.transfers,
-            concurrency=args.concurrency,
-            deadline=time.monotonic() + args.max_seconds,
-            make_request=transfer_request,
         )
+    await run_phase(
+        transfers,
+        args.url,
+        requests,
+        args.concurrency,
+        args.max_seconds,
+        timeout=args.request_timeout,
+    )
     return ping, transfers
 
 
@@ -316,10 +256,9 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     try:
-        httpx.get(f"{args.url}/healthz", timeout=5).raise_for_status()
-    except httpx.HTTPError as exc:
+        urllib.request.urlopen(f"{args.url}/healthz", timeout=5).close()
+    except OSError as exc:
         print(
             f"No server answering at {args.url}/healthz ({exc}). Start one first (bench/README.md)."
         )
