@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.models import Profile
 from accounts.services import profile_ensure
 from flexpass.models import IdempotencyRecord
 from wallet import services
@@ -444,6 +445,20 @@ def test_recipient_lookup_gives_name_and_handle_only(api, ravi):
     assert by_handle.status_code == 200
     assert by_handle.json() == {"display_name": "Ravi Menon", "handle": "ravi"}
     assert by_email.json() == by_handle.json()
+
+
+def test_a_recipient_without_a_profile_is_named_by_their_email(api):
+    # Given someone whose wallet exists but who never got a profile row
+    kiran = UserFactory(email="kiran.s@example.com")
+    handle = services.wallet_ensure(user=kiran).handle
+    Profile.objects.filter(user=kiran).delete()
+
+    # When
+    response = api.get("/api/v1/wallet/recipients", {"q": f"@{handle.upper()}"})
+
+    # Then
+    assert response.status_code == 200
+    assert response.json() == {"display_name": "kiran.s", "handle": handle}
 
 
 @pytest.mark.parametrize(
