@@ -11,6 +11,7 @@ adjustments) go negative as money leaves them into user wallets.
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 
@@ -96,6 +97,13 @@ class Wallet(models.Model):
 
     class Meta:
         permissions = [("adjust_balance", "Can adjust a wallet balance (staff adjustment)")]
+        constraints = [
+            # Recipients are looked up by the lowered input on the unique index
+            # (selectors.recipient_find): a handle with a capital could never be found.
+            models.CheckConstraint(
+                condition=Q(handle=Lower("handle")), name="wallet_handle_lowercase"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"@{self.handle}"

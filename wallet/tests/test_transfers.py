@@ -1,9 +1,10 @@
 """wallet_transfer: one user's available balance to another's."""
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from wallet.errors import InsufficientFunds, InvalidAmount, RecipientNotFound, TransferRefused
-from wallet.models import EntryKind, JournalEntry
+from wallet.models import EntryKind, JournalEntry, Wallet
 from wallet.services import wallet_transfer
 from wallet.tests.factories import UserFactory, balances, funded_wallet, ledger_rows, wallet_for
 
@@ -121,3 +122,11 @@ def test_keys_are_scoped_to_the_sender():
 
     assert JournalEntry.objects.filter(kind=EntryKind.TRANSFER).count() == 2
     assert balances(alice.available, bob.available) == [1_000, 1_000]
+
+
+def test_the_database_keeps_handles_lowercase_as_the_recipient_look_up_needs():
+    wallet = wallet_for()
+    assert wallet.handle == wallet.handle.lower()
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Wallet.objects.filter(pk=wallet.pk).update(handle="Mixed-Case")
