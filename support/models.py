@@ -314,6 +314,7 @@ class NotificationKind(models.TextChoices):
     REFERRAL_REWARD = "referral_reward", "Referral rewards"
     HOLD_EXPIRING = "hold_expiring", "Flash-sale hold expiring"
     WAITLIST_OFFER = "waitlist_offer", "Waitlist offers"
+    FLASH_PAYMENT_RETURNED = "flash_payment_returned", "Flash-sale payment returned"
     WITHDRAWAL_APPROVED = "withdrawal_approved", "Withdrawal paid out"
     WITHDRAWAL_REJECTED = "withdrawal_rejected", "Withdrawal rejected"
     CHAT_REPLY = "chat_reply", "Support replies"

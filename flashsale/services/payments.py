@@ -40,6 +40,7 @@ from marketplace.errors import OrderNotFound, PriceChanged
 from marketplace.models import ORDER_OPEN_STATES, OrderStatus
 from marketplace.services import orders
 from marketplace.services.purchases import clean_idempotency_key
+from support.models import NotificationKind
 from support.services import notify
 from wallet.errors import IdempotencyConflict
 from wallet.services import money_transaction
@@ -70,7 +71,7 @@ def _on_cancelled(payment: FlashPayment) -> None:
     back = payment.wallet_part_paise + payment.topup.amount_paise  # held part + card charge
     notify(
         user=payment.buyer_id,
-        kind="hold_expiring",
+        kind=NotificationKind.FLASH_PAYMENT_RETURNED,
         title=f"{format_rupees(back)} is back in your wallet",
         body=payment.failure_reason,
         url=reverse("flashsale:payment", args=[payment.pk]),

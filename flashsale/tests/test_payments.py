@@ -180,8 +180,9 @@ def test_a_capture_after_expiry_buys_nothing_and_the_money_stays_in_the_wallet(
     )
     assert not FlashOrder.objects.exists()
     assert (balance(short_buyer), reserved(short_buyer)) == (PRICE, 0)  # ₹200 back + ₹299 card
-    note = Notification.objects.get(user=short_buyer, kind="hold_expiring")
+    note = Notification.objects.get(user=short_buyer, kind="flash_payment_returned")
     assert note.title == "₹499.00 is back in your wallet"
+    assert note.in_app and note.email_wanted  # money: the bell and an email, by default
     assert services.holds_expire_overdue() == 1  # the unit goes back to the sale
     assert Hold.objects.get(pk=hold.pk).status == HoldStatus.EXPIRED
     assert SaleItem.objects.get(pk=item.pk).available == 10

@@ -48,6 +48,10 @@ KIND_DEFAULTS: dict[str, KindDefaults] = {
         True, False, "A flash-sale hold is about to lapse"
     ),
     NotificationKind.WAITLIST_OFFER: KindDefaults(True, False, "A waitlisted item is held for you"),
+    # Money, like a top-up: worth an email even though the hold itself was minutes long.
+    NotificationKind.FLASH_PAYMENT_RETURNED: KindDefaults(
+        True, True, "A flash-sale payment arrived too late and is in your wallet"
+    ),
     NotificationKind.WITHDRAWAL_APPROVED: KindDefaults(True, True, "A withdrawal was paid out"),
     NotificationKind.WITHDRAWAL_REJECTED: KindDefaults(True, True, "A withdrawal was rejected"),
     NotificationKind.CHAT_REPLY: KindDefaults(True, True, "Support replied (email only when away)"),

@@ -70,6 +70,7 @@ _ICONS = {
     "referral_reward": ("users", "#0e7490"),
     "hold_expiring": ("clock", "#c2293f"),
     "waitlist_offer": ("ticket", "#5b4cf0"),
+    "flash_payment_returned": ("wallet", "#b45309"),
     "withdrawal_approved": ("bank", "#138a4b"),
     "withdrawal_rejected": ("undo", "#c2293f"),
     "chat_reply": ("chat", "#5b4cf0"),
