@@ -9,6 +9,26 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _test_database_can_be_dropped(django_db_setup, django_db_blocker):
+    """End the test database's other connections before pytest-django drops it.
+
+    Servers and threads that tests started (a Daphne child, the ASGI request pool,
+    channel-layer executors) can still hold one when the run ends; PostgreSQL then
+    refuses the DROP and the database stays behind on the machine, run after run.
+    """
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache():
     """Each test starts with an empty cache (rate-limit counters, locks, idempotency)."""
