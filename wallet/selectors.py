@@ -226,9 +226,9 @@ def _by_handle_sql() -> str:
 
 def _user_by_handle(handle: str) -> User | None:
     """The wallet's owner, with their profile (or None) attached. Every transfer asks this:
-    plain SQL on the handle's unique index (handles are made lowercase, _handle_for);
-    the ORM's case-insensitive form cost more CPU than the rest of the lookup and scanned
-    every wallet."""
+    plain SQL on the handle's unique index (handles are lowercase: _handle_for makes
+    them so and a CHECK constraint keeps them so); the ORM's case-insensitive form cost
+    more CPU than the rest of the lookup and scanned every wallet."""
     with connection.cursor() as cursor:
         cursor.execute(_by_handle_sql(), [handle])
         row = cursor.fetchone()
