@@ -122,6 +122,15 @@ if DATABASE_URL:
         }
     else:
         DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
+    # Parameters bound by the server and statements prepared once per pooled
+    # connection: PostgreSQL plans a repeated query once instead of on every call
+    # (planning was a third of a purchase's database CPU), and psycopg sends
+    # values instead of quoting them into the SQL text. DB_PREPARE=false for a
+    # pooler in transaction mode (PgBouncer before 1.21), which cannot keep them.
+    if env.bool("DB_PREPARE", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            server_side_binding=True, prepare_threshold=env.int("DB_PREPARE_THRESHOLD", default=5)
+        )
     # A transaction waiting for a row lock gives up after this and is retried
     # (wallet.services.money_transaction) instead of hanging a request.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = (

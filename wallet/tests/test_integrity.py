@@ -264,11 +264,8 @@ def test_cached_balance_drift_is_found_and_named(ledger):
 
 def test_a_negative_no_negative_account_is_named(ledger):
     alice, bob = ledger
-    tamper(
-        "ALTER TABLE wallet_ledgeraccount DROP CONSTRAINT ledger_account_no_negative;"
-        "UPDATE wallet_ledgeraccount SET balance_paise = -1 WHERE id = %s",
-        [bob.reserved.pk],
-    )
+    tamper("ALTER TABLE wallet_ledgeraccount DROP CONSTRAINT ledger_account_no_negative")
+    tamper("UPDATE wallet_ledgeraccount SET balance_paise = -1 WHERE id = %s", [bob.reserved.pk])
 
     result = ledger_check()
 
