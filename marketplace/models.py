@@ -198,9 +198,23 @@ class Purchase(models.Model):
     )
     refunded_paise = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The receipt email's outbox (flexpass.mail): claimed by whoever is sending it, sent
+    # once it went out. Still unsent a minute after the sale means its task was lost,
+    # and the retry job sends it (rewards.receipts_send_due).
+    receipt_claimed_at = models.DateTimeField(null=True, blank=True)
+    receipt_emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(receipt_emailed_at__isnull=True),
+                name="purchase_receipt_unsent",
+            ),
+            # The vendor's recent sales: earnings held for the refund window.
+            models.Index(fields=["vendor", "created_at"], name="purchase_vendor_recent"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["buyer", "idempotency_key"], name="purchase_idempotency_key_per_buyer"

@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import User
-from flexpass import rows
+from flexpass import mail, rows
 from flexpass.jobs import job_record_run
 from flexpass.money import format_rupees, percent_of
 from marketplace import badges
@@ -242,15 +242,31 @@ def _referral_pay(purchase: Purchase):
 # --- receipts ---------------------------------------------------------------------------------
 
 
-def receipt_email_send(*, purchase_id: int) -> None:
-    """Email the HTML + text receipt. Runs in a Celery task after the purchase committed."""
+# A lost receipt is worth sending up to a day late.
+RECEIPTS = mail.Outbox(
+    Purchase.objects.all(),
+    claimed="receipt_claimed_at",
+    sent="receipt_emailed_at",
+    retry_window=timedelta(days=1),
+)
+
+
+def receipt_email_send(*, purchase_id: int, now=None) -> bool:
+    """Email the HTML + text receipt. True if this call sent it.
+
+    Runs in a Celery task after the purchase committed, and from the retry job
+    for a receipt whose task was lost: rendered first, then claimed, sent and
+    marked sent through the receipts' outbox (flexpass.mail), so the two never
+    send it at the same time. A send that may work later raises, for the task
+    to retry.
+    """
     purchase = (
         Purchase.objects.select_related("buyer", "plan", "service__vendor", "pass_obj")
-        .filter(pk=purchase_id)
+        .filter(pk=purchase_id, receipt_emailed_at__isnull=True)
         .first()
     )
     if purchase is None:
-        return
+        return False
     context = {
         "purchase": purchase,
         "pass": getattr(purchase, "pass_obj", None),
@@ -267,4 +283,15 @@ def receipt_email_send(*, purchase_id: int) -> None:
     message.attach_alternative(
         render_to_string("marketplace/email/receipt.html", context), "text/html"
     )
-    message.send()
+    return RECEIPTS.send(purchase_id, message, now or timezone.now())
+
+
+def receipts_send_due(*, now=None, limit: int = 100) -> int:
+    """Send the receipts whose after-commit task never ran or died (broker down, worker lost).
+
+    The retry job: safe to run twice and late (flexpass.mail.Outbox.send_due).
+    """
+    now = now or timezone.now()
+    return RECEIPTS.send_due(
+        lambda pk: receipt_email_send(purchase_id=pk, now=now), now=now, limit=limit
+    )

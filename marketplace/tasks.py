@@ -42,7 +42,16 @@ def cashback_release() -> int:
 
 
 @shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
-def receipt_email_send(purchase_id: int) -> None:
+def receipt_email_send(purchase_id: int) -> bool:
     from marketplace import rewards
 
-    rewards.receipt_email_send(purchase_id=purchase_id)
+    return rewards.receipt_email_send(purchase_id=purchase_id)
+
+
+@shared_task
+def receipts_send_due() -> int:
+    from marketplace import rewards
+
+    count = rewards.receipts_send_due()
+    job_record_run("marketplace-receipts-retry")
+    return count

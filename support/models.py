@@ -335,6 +335,8 @@ class Notification(models.Model):
     dedupe_key = models.CharField(max_length=120, blank=True)
     in_app = models.BooleanField(default=True)  # False: email only (the user's preference)
     email_wanted = models.BooleanField(default=False)
+    # The email's outbox (flexpass.mail): claimed while being sent, then emailed.
+    email_claimed_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -347,6 +349,11 @@ class Notification(models.Model):
                 fields=["user"],
                 condition=Q(read_at__isnull=True, in_app=True),
                 name="notif_user_unread",
+            ),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(email_wanted=True, emailed_at__isnull=True),
+                name="notif_email_unsent",
             ),
         ]
         constraints = [

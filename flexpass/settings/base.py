@@ -221,6 +221,9 @@ EMAIL_BACKEND = env.str(
 )
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+# Seconds before a hung mail server fails the send (which the retry jobs try again
+# later) instead of holding a worker, or the embedded ticker, forever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="FlexPass <hello@flexpass.local>")
 
 # Security defaults: production is whatever is not embedded mode and not DEBUG.

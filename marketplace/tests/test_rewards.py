@@ -242,3 +242,136 @@ def test_the_receipt_page_shows_pending_cashback(client, funded_buyer, plan):
 
     assert 'data-testid="receipt-cashback">₹2.45<' in html
     assert "after the refund window" in html
+
+
+# --- receipts whose task was lost -------------------------------------------------------------
+
+
+def _receipts() -> list:
+    return [m for m in mail.outbox if "receipt" in m.subject.lower()]
+
+
+def test_a_receipt_whose_task_was_lost_is_sent_once_by_the_retry_job(
+    funded_buyer, plan, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    from marketplace.tasks import receipt_email_send
+
+    # given the broker refuses the after-commit task (Redis down at that moment)
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to redis:6379. Connection refused.")
+
+    monkeypatch.setattr(receipt_email_send, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        purchase = buy(funded_buyer, plan)
+    assert _receipts() == []
+
+    # when the retry job runs too early, then in time, then again
+    soon = rewards.receipts_send_due(now=purchase.created_at + timedelta(seconds=30))
+    due = rewards.receipts_send_due(now=purchase.created_at + timedelta(minutes=2))
+    again = rewards.receipts_send_due(now=purchase.created_at + timedelta(minutes=3))
+
+    # then the receipt went out exactly once, a minute after the sale
+    assert (soon, due, again) == (0, 1, 0)
+    assert [m.to for m in _receipts()] == [[funded_buyer.email]]
+
+
+def test_a_receipt_is_sent_once_when_the_task_runs_twice(
+    funded_buyer, plan, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        purchase = buy(funded_buyer, plan)
+
+    assert rewards.receipt_email_send(purchase_id=purchase.pk) is False
+    assert rewards.receipts_send_due(now=purchase.created_at + timedelta(minutes=2)) == 0
+    assert len(_receipts()) == 1
+
+
+def test_a_failed_receipt_send_is_tried_again_by_the_retry_job(funded_buyer, plan, monkeypatch):
+    from smtplib import SMTPServerDisconnected
+
+    from django.core.mail import EmailMultiAlternatives
+
+    purchase = buy(funded_buyer, plan)  # no on-commit run: only the calls below send
+    real_send = EmailMultiAlternatives.send
+
+    def smtp_down(self, *args, **kwargs):
+        raise SMTPServerDisconnected("Connection unexpectedly closed")
+
+    # given the mail server drops the connection when the task sends
+    monkeypatch.setattr(EmailMultiAlternatives, "send", smtp_down)
+    with pytest.raises(SMTPServerDisconnected):
+        rewards.receipt_email_send(purchase_id=purchase.pk)
+    # (the retry job logs and goes on)
+    assert rewards.receipts_send_due(now=purchase.created_at + timedelta(minutes=2)) == 0
+
+    # when the mail server is back and the job runs
+    monkeypatch.setattr(EmailMultiAlternatives, "send", real_send)
+    sent = rewards.receipts_send_due(now=purchase.created_at + timedelta(minutes=3))
+
+    # then the claim was given back each time and the receipt goes out once
+    assert sent == 1
+    assert len(_receipts()) == 1
+
+
+def test_a_receipt_refused_for_good_is_not_retried(funded_buyer, plan, monkeypatch):
+    from smtplib import SMTPRecipientsRefused
+
+    from django.core.mail import EmailMultiAlternatives
+
+    purchase = buy(funded_buyer, plan)
+    attempts = []
+
+    def no_such_mailbox(self, *args, **kwargs):
+        attempts.append(self.to)
+        raise SMTPRecipientsRefused({funded_buyer.email: (550, b"5.1.1 No such user")})
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", no_such_mailbox)
+
+    # the task's refusal is final: no exception for Celery to retry, the claim kept
+    assert rewards.receipt_email_send(purchase_id=purchase.pk) is False
+    assert rewards.receipts_send_due(now=purchase.created_at + timedelta(minutes=2)) == 0
+    assert len(attempts) == 1
+
+
+def test_the_retry_job_stops_at_the_first_failure_and_sends_the_rest_later(
+    funded_buyer, plan, monkeypatch
+):
+    from smtplib import SMTPConnectError
+
+    from django.core.mail import EmailMultiAlternatives
+
+    first = buy(funded_buyer, plan, key="a")  # no on-commit run: both receipts unsent
+    buy(funded_buyer, plan, key="b")
+    real_send = EmailMultiAlternatives.send
+    attempts = []
+
+    def server_away(self, *args, **kwargs):
+        attempts.append(self.to)
+        raise SMTPConnectError(421, b"Service not available")
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", server_away)
+    later = first.created_at + timedelta(minutes=2)
+    assert rewards.receipts_send_due(now=later) == 0
+    assert len(attempts) == 1  # not one slow attempt per unsent receipt
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", real_send)
+    assert rewards.receipts_send_due(now=later + timedelta(minutes=1)) == 2
+    assert len(_receipts()) == 2
+
+
+def test_a_receipt_claimed_by_a_worker_that_died_is_sent_once_its_claim_lapses(funded_buyer, plan):
+    from flexpass.mail import LEASE
+
+    purchase = buy(funded_buyer, plan)  # no on-commit run: the task below "dies"
+    # given a worker claimed the receipt and died before sending it
+    assert rewards.RECEIPTS.claim(purchase.pk, purchase.created_at) is True
+
+    # when the retry job runs while the claim holds, then after it lapsed
+    held = rewards.receipts_send_due(now=purchase.created_at + timedelta(minutes=2))
+    lapsed = rewards.receipts_send_due(now=purchase.created_at + LEASE + timedelta(seconds=1))
+
+    # then the receipt goes out once, after the lease
+    assert (held, lapsed) == (0, 1)
+    assert len(_receipts()) == 1

@@ -15,6 +15,9 @@ row, and the (user, dedupe_key) unique constraint turns a repeat into nothing.
   time passes that ended within the look-back window and were not renewed.
 * Hold expiring: flash-sale holds last two minutes and no job visits them
   before they lapse; the sweep warns holders NOTIFY_HOLD_EXPIRING_SECONDS ahead.
+* Emails retried: a wanted email whose after-commit task was lost (broker
+  down, worker killed) is sent by the sweep a minute later, through the same
+  claimed outbox as the task (flexpass.mail).
 
 These read the other apps' tables and never write them.
 """
@@ -29,7 +32,7 @@ from django.utils import timezone
 
 from flexpass.money import format_rupees
 from support.models import Notification, NotificationKind
-from support.services.notifications import notify
+from support.services.notifications import notification_emails_send_due, notify
 
 BATCH = 500
 
@@ -140,4 +143,5 @@ def notifications_sweep(*, now=None) -> dict[str, int]:
         "low_balance": low_balance_alerts_deliver(now=now),
         "pass_expired": passes_expired_announce(now=now),
         "hold_expiring": holds_expiring_warn(now=now),
+        "emails_retried": notification_emails_send_due(now=now),
     }

@@ -7,6 +7,7 @@ change (or not at all), and the live push and the email leave after commit.
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -15,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from flexpass import mail
 from flexpass.errors import NotFound
 from flexpass.realtime import broadcast_on_commit, user_group
 from support.models import Notification, NotificationKind, NotificationPreference
@@ -307,22 +309,45 @@ def notification_delete(*, user, notification_id: int) -> None:
 # --- email -----------------------------------------------------------------------------------
 
 
-def notification_email_deliver(*, notification_id: int) -> bool:
-    """Send a notification's email once (HTML + text). True if this call sent it.
+# A lost email is sent up to 30 minutes late, no later: "your pass ends within the
+# hour" is wrong an hour later.
+EMAILS = mail.Outbox(
+    Notification.objects.filter(email_wanted=True),
+    claimed="email_claimed_at",
+    sent="emailed_at",
+    retry_window=timedelta(minutes=30),
+)
 
-    Claims the row first (emailed_at set by a conditional UPDATE), so a task
-    run twice sends one email; a failed send gives the claim back and raises,
-    for the task to retry.
+
+def notification_emails_send_due(*, now=None, limit: int = 100) -> int:
+    """Send wanted notification emails whose after-commit task never ran or died (retry job).
+
+    Safe to run twice and late (flexpass.mail.Outbox.send_due).
     """
-    now = timezone.now()
-    claimed = Notification.objects.filter(
-        pk=notification_id, email_wanted=True, emailed_at__isnull=True
-    ).update(emailed_at=now)
-    if not claimed:
+    now = now or timezone.now()
+    return EMAILS.send_due(
+        lambda pk: notification_email_deliver(notification_id=pk, now=now), now=now, limit=limit
+    )
+
+
+def notification_email_deliver(*, notification_id: int, now=None) -> bool:
+    """Send a notification's email (HTML + text). True if this call sent it.
+
+    Rendered first, then claimed, sent and marked emailed through the outbox
+    (flexpass.mail), so a task run twice, or the task and the retry job, send
+    it once; a send that may work later raises, for the task to retry.
+    """
+    now = now or timezone.now()
+    notification = (
+        Notification.objects.select_related("user__profile")
+        .filter(pk=notification_id, email_wanted=True, emailed_at__isnull=True)
+        .first()
+    )
+    if notification is None:
         return False
-    notification = Notification.objects.select_related("user__profile").get(pk=notification_id)
     user = notification.user
     if not user.email or not user.is_active:
+        EMAILS.done(notification_id, now)  # nobody to send it to
         return False
     site = settings.SITE_URL.rstrip("/")
     context = {
@@ -342,9 +367,4 @@ def notification_email_deliver(*, notification_id: int) -> bool:
     message.attach_alternative(
         render_to_string("support/email/notification.html", context), "text/html"
     )
-    try:
-        message.send()
-    except Exception:
-        Notification.objects.filter(pk=notification_id).update(emailed_at=None)
-        raise
-    return True
+    return EMAILS.send(notification_id, message, now)

@@ -202,3 +202,33 @@ def test_someone_elses_notification_is_not_found_and_unchanged():
     # Then it is still there, unread
     notification.refresh_from_db()
     assert notification.read_at is None
+
+
+def test_an_email_whose_task_was_lost_is_sent_once_by_the_sweep(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from kombu.exceptions import OperationalError
+
+    from support.services.feeds import notifications_sweep
+    from support.tasks import notification_email_send
+
+    # given the broker refuses the after-commit email task
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to redis:6379. Connection refused.")
+
+    monkeypatch.setattr(notification_email_send, "delay", broker_down)
+    user = person()
+    with django_capture_on_commit_callbacks(execute=True):
+        notification = services.notify(user=user, kind="withdrawal_approved", title="Paid out")
+    assert mail.outbox == []
+
+    # when the sweep runs a minute later, and again
+    later = notification.created_at + timedelta(minutes=2)
+    first = notifications_sweep(now=later)["emails_retried"]
+    second = notifications_sweep(now=later + timedelta(seconds=15))["emails_retried"]
+
+    # then one email
+    assert (first, second) == (1, 0)
+    assert [m.subject for m in mail.outbox] == ["[FlexPass] Paid out"]

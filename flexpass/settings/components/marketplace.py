@@ -49,6 +49,11 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "marketplace.tasks.cashback_release",
             "schedule": timedelta(minutes=5),
         },
+        # Receipts whose after-commit email task was lost (broker down, worker killed).
+        "marketplace-receipts-retry": {
+            "task": "marketplace.tasks.receipts_send_due",
+            "schedule": timedelta(minutes=1),
+        },
     }
 )
 
