@@ -10,8 +10,9 @@ minus what refunds took back.
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import BigIntegerField, Count, OuterRef, Q, Subquery, Sum
+from django.db.models import BigIntegerField, Count, F, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
@@ -23,6 +24,7 @@ from marketplace.models import (
     Plan,
     PlanKind,
     Purchase,
+    Refund,
     Service,
     UsageEvent,
     VendorProfile,
@@ -69,13 +71,63 @@ class ServiceShare:
 
 
 @dataclass(frozen=True)
+class HeldEarnings:
+    """The vendor's share of sales still inside the refund window, less what refunds took."""
+
+    paise: int
+    first_release_at: datetime | None  # when the oldest held sale leaves the window
+
+    def of(self, payable_paise: int) -> int:
+        """Held out of this payable: never more than it (money moved before a refund)."""
+        return min(self.paise, max(payable_paise, 0))
+
+
+def earnings_held(
+    *, vendor: VendorProfile, now=None, excluding_purchase: int | None = None
+) -> HeldEarnings:
+    """What `earnings_to_wallet` will not move yet. One query.
+
+    `excluding_purchase`: held for the vendor's other sales (a refund of that one).
+    """
+    now = now or timezone.now()
+    hold = timedelta(hours=settings.EARNINGS_HOLD_HOURS)
+    taken_back = (
+        Refund.objects.filter(purchase=OuterRef("pk"))
+        .values("purchase")
+        .annotate(total=Sum("vendor_reversed_paise"))
+        .values("total")
+    )
+    sales = (
+        Purchase.objects.filter(vendor=vendor, created_at__gt=now - hold)
+        .exclude(refunded_paise=F("price_paise"))  # refunded in full: nothing left to hold
+        .exclude(pk=excluding_purchase)
+        .aggregate(
+            share=Sum(F("vendor_share_paise") - Coalesce(Subquery(taken_back), 0)),
+            oldest=Min("created_at"),
+        )
+    )
+    if (sales["share"] or 0) <= 0:
+        return HeldEarnings(paise=0, first_release_at=None)
+    return HeldEarnings(paise=sales["share"], first_release_at=sales["oldest"] + hold)
+
+
+@dataclass(frozen=True)
 class Earnings:
     payable_paise: int
+    held: HeldEarnings  # part of the payable that cannot be moved yet
     total_paise: int  # over the window
     days: list[DayBar]
     by_service: list[ServiceShare]
     since: date
     until: date
+
+    @property
+    def held_paise(self) -> int:
+        return self.held.of(self.payable_paise)
+
+    @property
+    def movable_paise(self) -> int:
+        return max(self.payable_paise - self.held_paise, 0)
 
     @property
     def is_empty(self) -> bool:
@@ -91,7 +143,8 @@ def vendor_earnings(
 ) -> Earnings:
     """Payable balance, earnings per day and per service over the last `days` days.
 
-    Three queries: the payable account, postings per day, postings per service.
+    Four queries: the payable account, postings per day, postings per service, and
+    the held earnings (earnings_held).
     A posting's service is the purchase's (purchases carry it in the entry's
     metadata), the refunded purchase's, or the metered session's plan's.
     """
@@ -142,6 +195,7 @@ def vendor_earnings(
     ]
     return Earnings(
         payable_paise=payable.balance_paise,
+        held=earnings_held(vendor=vendor),
         total_paise=sum(per_day.values()),
         days=bars,
         by_service=shares,

@@ -12,6 +12,7 @@ the response to the POST that made them, and never stored readable.
 import uuid
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -296,6 +297,7 @@ def _earnings_context(request, **extra) -> dict:
     return {
         "section": "earnings",
         "earnings": selectors.vendor_earnings(vendor=vendor),
+        "hold_hours": settings.EARNINGS_HOLD_HOURS,
         "available_paise": wallet_balances(user_id=vendor.user_id).available_paise,
         "moves": selectors.vendor_earnings_moves(vendor=vendor),
         "move_form": EarningsMoveForm(),

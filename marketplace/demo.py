@@ -14,7 +14,9 @@ from marketplace.models import (
     VendorProfile,
 )
 from marketplace.services import pass_purchase
+from wallet import services as ledger
 from wallet.errors import InsufficientFunds
+from wallet.models import AccountKind, EntryKind
 
 VENDOR_EMAIL = "vendor@demo.flexpass.dev"
 
@@ -207,6 +209,7 @@ def seed_demo(stdout) -> None:
                     defaults={"kind": kind, "price_paise": price, "position": position, **extra},
                 )
     bought = _demo_purchases()
+    _demo_earlier_earnings(vendor)
     stdout.write(
         f"Marketplace: {len(SERVICES)} demo services by {vendor.business_name}"
         f" and {bought} demo purchases."
@@ -241,3 +244,26 @@ def _demo_purchases() -> int:
             continue  # a demo wallet spent elsewhere; the demo stays usable without it
         bought += 1
     return bought
+
+
+DEMO_EARLIER_EARNINGS_PAISE = 125_000
+
+
+@ledger.money_transaction
+def _demo_earlier_earnings(vendor) -> None:
+    """The demo sales are minutes old, so their share is held for the refund window: an
+    opening balance (a staff adjustment, once per key) gives "move earnings" something
+    to move on the first run."""
+    ledger.entry_post(
+        kind=EntryKind.ADJUSTMENT,
+        legs=[
+            ledger.Leg(
+                ledger.platform_account(AccountKind.PLATFORM_ADJUSTMENTS),
+                -DEMO_EARLIER_EARNINGS_PAISE,
+            ),
+            ledger.Leg(ledger.vendor_payable_account(vendor.user), DEMO_EARLIER_EARNINGS_PAISE),
+        ],
+        memo="Earnings carried over from before the demo",
+        category="earnings",
+        idempotency_key="demo:vendor:earlier-earnings",
+    )

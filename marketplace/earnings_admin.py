@@ -18,6 +18,7 @@ from django.urls import path
 
 from flexpass.errors import DomainError
 from flexpass.money import format_rupees, parse_rupees
+from marketplace.console_selectors import earnings_held
 from marketplace.models import VendorProfile
 from marketplace.services.payouts import earnings_to_wallet
 from wallet.services import vendor_payable_account, wallet_ensure
@@ -129,6 +130,7 @@ class MoveEarningsAdminMixin:
             "form": form,
             "vendor": vendor,
             "payable": format_rupees(vendor_payable_account(vendor.user).balance_paise),
+            "held": format_rupees(earnings_held(vendor=vendor).paise),
             "available": format_rupees(wallet_ensure(user=vendor.user).available.balance_paise),
         }
         return TemplateResponse(request, "admin/marketplace/move_earnings.html", context)

@@ -3,7 +3,10 @@
 The buyer gets the amount back; the vendor's share and the platform fee are
 reversed in proportion; cashback is cancelled in proportion while pending, or
 clawed back once released (never below zero: what cannot be taken is recorded
-as a debt on the refund); the pass is revoked (full refund) or shortened.
+as a debt on the refund); the pass is revoked (full refund) or shortened. The
+vendor's share is taken from their payable, never from what is held there for
+their other sales' refund windows; a refund after the window of money the
+vendor already moved is fronted by the platform (`vendor_shortfall_paise`).
 """
 
 from datetime import timedelta
@@ -13,6 +16,7 @@ from django.utils import timezone
 
 from flexpass.errors import DomainError, NotFound
 from flexpass.money import format_rupees
+from marketplace.console_selectors import earnings_held
 from marketplace.models import (
     CashbackGrant,
     CashbackStatus,
@@ -98,7 +102,13 @@ def purchase_refund(
     )
     fee_part = amount_paise - vendor_part
     locked = lock_objects.accounts_for_update([vendor_account.pk])
-    vendor_take = min(vendor_part, locked[vendor_account.pk].balance_paise)
+    # The vendor's share of their other sales still in their refund window stays put
+    # for those sales' refunds; this sale's own share, if held, is there to take.
+    held_for_others = earnings_held(
+        vendor=purchase.service.vendor, excluding_purchase=purchase.pk
+    ).paise
+    takeable = max(locked[vendor_account.pk].balance_paise - held_for_others, 0)
+    vendor_take = min(vendor_part, takeable)
     shortfall = vendor_part - vendor_take
 
     legs = [Leg(buyer_available, amount_paise)]

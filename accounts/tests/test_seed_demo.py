@@ -72,3 +72,16 @@ def test_demo_users_can_log_in_with_the_demo_password(client):
     # then it works straight away (no verification step)
     assert response.status_code == 200
     assert response.json()["meta"]["is_authenticated"] is True
+
+
+def test_the_demo_vendor_has_earnings_to_move_and_the_demo_sales_held():
+    from marketplace.console_selectors import vendor_earnings
+    from marketplace.demo import DEMO_EARLIER_EARNINGS_PAISE, VENDOR_EMAIL
+    from marketplace.models import VendorProfile
+
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())  # the opening balance is posted once
+
+    earnings = vendor_earnings(vendor=VendorProfile.objects.get(user__email=VENDOR_EMAIL))
+    assert earnings.movable_paise == DEMO_EARLIER_EARNINGS_PAISE
+    assert earnings.held_paise == earnings.payable_paise - DEMO_EARLIER_EARNINGS_PAISE > 0

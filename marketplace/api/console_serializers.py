@@ -41,6 +41,16 @@ class EarningsMoveRowOutput(serializers.Serializer):
 
 class EarningsOutput(serializers.Serializer):
     payable_paise = serializers.IntegerField(help_text="What FlexPass owes the vendor now.")
+    movable_paise = serializers.IntegerField(
+        help_text="The part of the payable that can be moved to the wallet now."
+    )
+    held_paise = serializers.IntegerField(
+        help_text="The vendor's share of sales still inside their refund window "
+        "(EARNINGS_HOLD_HOURS): it stays in the payable until the window closes."
+    )
+    held_until = serializers.DateTimeField(
+        allow_null=True, help_text="When the oldest held sale's share can be moved."
+    )
     available_paise = serializers.IntegerField(help_text="The vendor's wallet balance.")
     last_30_days_paise = serializers.IntegerField(
         help_text="Earnings over the last 30 days, less refunds."

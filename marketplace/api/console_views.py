@@ -41,7 +41,8 @@ class EarningsApi(APIView):
     @extend_schema(
         operation_id="console_earnings_retrieve",
         tags=TAGS,
-        summary="My payable balance, wallet balance and latest moves to the wallet",
+        summary="My payable balance (what can move now, what is held), wallet balance and "
+        "latest moves to the wallet",
         responses={200: EarningsOutput, 401: PROBLEM, 403: PROBLEM},
     )
     def get(self, request):
@@ -49,6 +50,9 @@ class EarningsApi(APIView):
         earnings = console_selectors.vendor_earnings(vendor=vendor)
         body = {
             "payable_paise": earnings.payable_paise,
+            "movable_paise": earnings.movable_paise,
+            "held_paise": earnings.held_paise,
+            "held_until": earnings.held.first_release_at,
             "available_paise": wallet_balances(user_id=vendor.user_id).available_paise,
             "last_30_days_paise": earnings.total_paise,
             "recent_moves": [
@@ -66,8 +70,9 @@ class EarningsTransfersApi(APIView):
         tags=TAGS,
         summary="Move earnings from my payable balance to my wallet",
         description='Moves `amount_paise` (or, with `"all": true`, the whole payable '
-        "balance) to the vendor's wallet at once; withdraw it to a bank with "
-        "`POST /api/v1/wallet/withdrawals/`. More than the payable balance is refused "
+        "balance that can move now) to the vendor's wallet at once; withdraw it to a bank "
+        "with `POST /api/v1/wallet/withdrawals/`. The share of sales younger than the "
+        "refund window stays in the payable. More than can move now is refused "
         "with 402 `insufficient_funds` and moves nothing. Retrying with the same "
         "`Idempotency-Key` replays the first response; the same key with a different "
         "body is 422.",

@@ -8,16 +8,23 @@ withdrawal flow (billing.services.withdrawals) pays it out to the bank.
 
 The payable never goes below zero: the entry locks it and refuses more than its
 balance (InsufficientFunds, with the balance in the message), so ten moves at
-once can never take out more than was there. Each move is exactly once per
-idempotency key. Staff can move a vendor's earnings for them (admin); the entry
-then records who did it and why.
+once can never take out more than was there. Nor does the vendor's share of a
+sale younger than EARNINGS_HOLD_HOURS (the refund window) move: it is *held*,
+so a staff refund inside the window always finds the vendor's part still in the
+payable. (A refund after the window, of money already moved, is fronted by the
+platform adjustments account and recorded on the refund: marketplace.refunds.)
+Each move is exactly once per idempotency key. Staff can move a vendor's
+earnings for them (admin); the entry then records who did it and why.
 """
 
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
+
 from flexpass.money import format_rupees
+from marketplace.console_selectors import earnings_held
 from marketplace.errors import EarningsMoveRefused
 from marketplace.models import VendorProfile
 from marketplace.services.purchases import clean_idempotency_key
@@ -73,13 +80,15 @@ def earnings_to_wallet(
     idempotency_key: str,
     acting_user=None,
     reason: str = "",
+    now=None,
 ) -> EarningsMove:
     """Move `amount_paise` (None: the whole balance) from the vendor's payable to their wallet.
 
     `acting_user` is the vendor themself (the default) or staff, who must give a
     reason. The same key and request return the first move; the same key with a
     different amount raises IdempotencyConflict. More than the payable balance
-    raises InsufficientFunds and moves nothing.
+    raises InsufficientFunds and moves nothing, and so does more than the
+    balance less the held earnings (the message says how much is held and why).
     """
     acting_user = acting_user or vendor_user
     key = clean_idempotency_key(idempotency_key)
@@ -118,21 +127,24 @@ def earnings_to_wallet(
             replayed=True,
         )
 
+    held = earnings_held(vendor=vendor, now=now).of(balance)
+    movable = balance - held
     whose = "The vendor has" if staff else "You have"
     if amount_paise is None:
-        if balance <= 0:
+        if movable <= 0:
             raise InsufficientFunds(
-                f"{whose} no earnings to move yet.", field="amount_paise", balance_paise=balance
+                f"{_to_move(whose, 0, held)}." if held else f"{whose} no earnings to move yet.",
+                field="amount_paise",
+                balance_paise=0,
             )
-        amount = min(balance, MAX_AMOUNT_PAISE)
+        amount = min(movable, MAX_AMOUNT_PAISE)
     else:
         amount = amount_paise
-    if amount > balance:
+    if amount > movable:
         raise InsufficientFunds(
-            f"{whose} {format_rupees(max(balance, 0))} of earnings to move; "
-            f"you asked to move {format_rupees(amount)}.",
+            f"{_to_move(whose, movable, held)}; you asked to move {format_rupees(amount)}.",
             field="amount_paise",
-            balance_paise=max(balance, 0),
+            balance_paise=max(movable, 0),
             needed_paise=amount,
         )
 
@@ -167,3 +179,14 @@ def earnings_to_wallet(
         payable_paise=payable.balance_paise,
         available_paise=wallet.available.balance_paise,
     )
+
+
+def _to_move(whose: str, movable: int, held: int) -> str:
+    """The "You have ₹X of earnings to move" message, naming what is held back and why."""
+    text = f"{whose} {format_rupees(max(movable, 0))} of earnings to move"
+    if held:
+        text += (
+            f" now ({format_rupees(held)} from sales in the last "
+            f"{settings.EARNINGS_HOLD_HOURS} hours stays until their refund window closes)"
+        )
+    return text

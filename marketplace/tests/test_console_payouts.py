@@ -1,10 +1,12 @@
 """Moving earnings to the wallet from the vendor console's Earnings page and the JSON API."""
 
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
-from marketplace.tests.factories import VendorFactory, balance
+from marketplace.services import pass_purchase
+from marketplace.tests.factories import PlanFactory, VendorFactory, balance, fund
 from marketplace.tests.test_payouts import balances, earn
 from wallet.models import EntryKind, JournalEntry
 from wallet.services import vendor_payable_account
@@ -113,6 +115,9 @@ def test_get_shows_the_payable_balance(api, vendor):
     assert response.status_code == 200
     assert response.json() == {
         "payable_paise": 90_000,
+        "movable_paise": 90_000,
+        "held_paise": 0,
+        "held_until": None,
         "available_paise": 0,
         "last_30_days_paise": 90_000,
         "recent_moves": [],
@@ -220,3 +225,28 @@ def test_the_page_lists_recent_moves_and_who_made_them(client, vendor):
     assert page.count('data-testid="earnings-move"') == 2
     assert page.count("by FlexPass staff") == 1
     assert 'data-testid="payable">₹600.00<' in page
+
+
+def test_held_earnings_are_shown_and_only_the_rest_is_offered(client):
+    vendor = VendorFactory()
+    buyer = UserFactory()
+    fund(buyer, 100_000)
+    pass_purchase(
+        buyer=buyer,
+        plan=PlanFactory(service__vendor=vendor, price_paise=100_000),
+        idempotency_key="b",
+    )
+    client.force_login(vendor.user)
+
+    page = client.get("/vendor/earnings/").content.decode()
+
+    assert "₹900.00 held for refunds" in page
+    hours = settings.EARNINGS_HOLD_HOURS
+    assert f"₹900.00 is your share of sales from the last {hours} hours" in page
+    assert 'data-testid="move-form"' not in page
+    assert "your earnings can move once their refund window closes" in page
+    api = APIClient()
+    api.force_authenticate(vendor.user)
+    body = api.get("/api/v1/console/earnings/").json()
+    assert (body["payable_paise"], body["movable_paise"], body["held_paise"]) == (90_000, 0, 90_000)
+    assert body["held_until"] is not None

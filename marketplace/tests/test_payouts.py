@@ -1,14 +1,20 @@
 """Vendors move earnings from their payable to their own wallet (issue #5): the service,
 its race against itself, and the staff admin screen."""
 
+from datetime import timedelta
+
 import pytest
+from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from flexpass.testing import race
+from marketplace.console_selectors import earnings_held
 from marketplace.errors import EarningsMoveRefused, InvalidIdempotencyKey
+from marketplace.refunds import purchase_refund
 from marketplace.services import pass_purchase
 from marketplace.services.payouts import earnings_to_wallet
 from marketplace.tests.factories import (
@@ -58,16 +64,22 @@ def balances(vendor) -> tuple[int, int]:
 
 @pytest.mark.django_db
 def test_a_vendor_moves_part_of_the_earnings_to_the_wallet_once_per_key():
-    # given a vendor owed ₹900 from a real ₹1,000 sale (10 % platform fee)
+    # given a vendor owed ₹900 from a real ₹1,000 sale (10 % platform fee), its refund
+    # window over
     vendor = VendorFactory()
     buyer = UserFactory()
     fund(buyer, 100_000)
     plan = PlanFactory(service__vendor=vendor, price_paise=100_000)
     pass_purchase(buyer=buyer, plan=plan, idempotency_key="b")
+    later = timezone.now() + timedelta(hours=settings.EARNINGS_HOLD_HOURS, seconds=1)
 
     # when they move ₹500, twice with the same key
-    first = earnings_to_wallet(vendor_user=vendor.user, amount_paise=50_000, idempotency_key="m1")
-    again = earnings_to_wallet(vendor_user=vendor.user, amount_paise=50_000, idempotency_key="m1")
+    first = earnings_to_wallet(
+        vendor_user=vendor.user, amount_paise=50_000, idempotency_key="m1", now=later
+    )
+    again = earnings_to_wallet(
+        vendor_user=vendor.user, amount_paise=50_000, idempotency_key="m1", now=later
+    )
 
     # then ₹500 moved exactly once, in one entry the statement calls "Earnings moved to wallet"
     assert again.entry_id == first.entry_id
@@ -187,6 +199,98 @@ def test_all_of_nothing_is_refused():
         earnings_to_wallet(vendor_user=vendor.user, amount_paise=None, idempotency_key="all")
 
     assert balances(vendor) == (0, 0)
+
+
+def _sale(vendor, price_paise: int = 100_000, key: str = "b"):
+    buyer = UserFactory()
+    fund(buyer, price_paise)
+    plan = PlanFactory(service__vendor=vendor, price_paise=price_paise)
+    return pass_purchase(buyer=buyer, plan=plan, idempotency_key=key)
+
+
+@pytest.mark.django_db
+def test_a_sale_inside_its_refund_window_is_held_and_moves_once_the_window_closes():
+    # given ₹300 of older earnings and a ₹1,000 sale just now (₹900 to the vendor)
+    vendor = VendorFactory()
+    earn(vendor, 30_000)
+    _sale(vendor)
+
+    # then only the older ₹300 can move: all of it, or an amount, but not a paisa more
+    with pytest.raises(InsufficientFunds) as refused:
+        earnings_to_wallet(vendor_user=vendor.user, amount_paise=30_001, idempotency_key="m0")
+    assert str(refused.value) == (
+        "You have ₹300.00 of earnings to move now (₹900.00 from sales in the last "
+        f"{settings.EARNINGS_HOLD_HOURS} hours stays until their refund window closes); "
+        "you asked to move ₹300.01."
+    )
+    moved = earnings_to_wallet(vendor_user=vendor.user, amount_paise=None, idempotency_key="m1")
+    assert moved.amount_paise == 30_000
+    with pytest.raises(InsufficientFunds, match=r"You have ₹0.00 of earnings to move now"):
+        earnings_to_wallet(vendor_user=vendor.user, amount_paise=None, idempotency_key="m2")
+    assert balances(vendor) == (90_000, 30_000)
+
+    # and once the window has closed, the sale's share moves too
+    later = timezone.now() + timedelta(hours=settings.EARNINGS_HOLD_HOURS, seconds=1)
+    rest = earnings_to_wallet(
+        vendor_user=vendor.user, amount_paise=None, idempotency_key="m3", now=later
+    )
+    assert rest.amount_paise == 90_000
+    assert balances(vendor) == (0, 120_000)
+    assert_ledger_balanced()
+
+
+@pytest.mark.django_db
+def test_a_refund_inside_the_window_always_finds_the_vendors_share_in_the_payable():
+    # given a vendor who moved everything they could right after a sale
+    vendor = VendorFactory()
+    earn(vendor, 10_000)
+    bought = _sale(vendor)
+    earnings_to_wallet(vendor_user=vendor.user, amount_paise=None, idempotency_key="m1")
+    staff = UserFactory(is_staff=True)
+
+    # when staff refund the sale in full inside its window
+    refund = purchase_refund(
+        purchase_id=bought.pk,
+        amount_paise=100_000,
+        reason="Service was down",
+        acting_user=staff,
+        idempotency_key="r1",
+    )
+
+    # then the vendor's ₹900 came back out of the payable: the platform fronted nothing
+    assert (refund.vendor_reversed_paise, refund.vendor_shortfall_paise) == (90_000, 0)
+    assert balances(vendor) == (0, 10_000)
+    # and a refunded sale holds nothing back any more
+    assert earnings_held(vendor=vendor).paise == 0
+    assert_ledger_balanced()
+
+
+@pytest.mark.django_db
+def test_a_refund_of_an_old_sale_leaves_the_share_held_for_a_new_one():
+    # given an old sale whose share the vendor moved, and a sale inside its window
+    vendor = VendorFactory()
+    old = _sale(vendor, key="old")
+    later = timezone.now() + timedelta(hours=settings.EARNINGS_HOLD_HOURS, seconds=1)
+    earnings_to_wallet(vendor_user=vendor.user, amount_paise=None, idempotency_key="m", now=later)
+    new = _sale(vendor, key="new")
+    staff = UserFactory(is_staff=True)
+
+    # when staff refund the old sale (now), then the new one
+    first = purchase_refund(
+        purchase_id=old.pk, amount_paise=100_000, reason="Late complaint",
+        acting_user=staff, idempotency_key="r-old",
+    )  # fmt: skip
+    second = purchase_refund(
+        purchase_id=new.pk, amount_paise=100_000, reason="Down all day",
+        acting_user=staff, idempotency_key="r-new",
+    )  # fmt: skip
+
+    # then the old sale's share was fronted by the platform, not taken from the new
+    # sale's held share, and the new sale's refund found its share in the payable
+    assert (first.vendor_reversed_paise, first.vendor_shortfall_paise) == (90_000, 90_000)
+    assert (second.vendor_reversed_paise, second.vendor_shortfall_paise) == (90_000, 0)
+    assert balances(vendor)[0] == 0
+    assert_ledger_balanced()
 
 
 @pytest.mark.django_db

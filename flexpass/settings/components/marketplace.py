@@ -28,6 +28,9 @@ CATALOG_PAGE_SIZE = env.int("CATALOG_PAGE_SIZE", default=12)
 # Rewards (marketplace.rewards).
 CASHBACK_PERCENT = env.str("CASHBACK_PERCENT", default="5")
 CASHBACK_REFUND_WINDOW_HOURS = env.int("CASHBACK_REFUND_WINDOW_HOURS", default=24)
+# A vendor's share of a sale stays in their payable this long before it can be
+# moved to their wallet, so a refund inside the window can always take it back.
+EARNINGS_HOLD_HOURS = env.int("EARNINGS_HOLD_HOURS", default=CASHBACK_REFUND_WINDOW_HOURS)
 REFERRAL_REFERRER_REWARD_PAISE = env.int("REFERRAL_REFERRER_REWARD_PAISE", default=500)
 REFERRAL_REFEREE_REWARD_PAISE = env.int("REFERRAL_REFEREE_REWARD_PAISE", default=250)
 
