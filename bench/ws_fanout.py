@@ -29,6 +29,7 @@ sends into the server's channel layer).
 import argparse
 import asyncio
 import json
+import logging
 import os
 import resource
 import statistics
@@ -296,6 +297,7 @@ def main(argv=None) -> int:
     if soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, wanted), hard))
     django_setup()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
     run_id = uuid.uuid4().hex[:8]
     room = open_room(run_id)
     print(

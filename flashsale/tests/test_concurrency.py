@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from flashsale import redis_guard, services
+from flashsale import services
 from flashsale.checks import stock_discrepancies
 from flashsale.errors import HoldExpired, SoldOut
 from flashsale.models import (
@@ -81,7 +81,7 @@ def test_300_buyers_for_100_units_get_exactly_100_holds(hold_write_path):
     assert stock_discrepancies() == (1, [])
 
 
-def test_with_redis_down_the_storm_still_sells_exactly_the_stock(settings):
+def test_with_redis_down_the_storm_still_sells_exactly_the_stock(settings, caplog):
     # given the cache (throttle, broadcast coalescing) points at a port where nothing listens
     settings.CACHES = {
         "default": {
@@ -102,7 +102,8 @@ def test_with_redis_down_the_storm_still_sells_exactly_the_stock(settings):
     assert (len(holds), len(refused)) == (100, 200), {type(r) for r in results}
     assert SaleItem.objects.get(pk=item.pk).available == 0
     assert oversell_blocked(item) == 200
-    assert redis_guard.is_down()
+    # (logged, not is_down(): on a slow day the storm outlasts the guard's 5 s skip window)
+    assert "redis unreachable" in caplog.text
     assert stock_discrepancies() == (1, [])
 
 
