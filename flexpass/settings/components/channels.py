@@ -4,12 +4,18 @@ env = environ.Env()
 _redis = env.str("REDIS_URL", default="")
 
 if _redis:
+    # Redis pub/sub, not channels-redis's core layer: the core layer has every socket
+    # of a process share one blocking pop, and a socket leaving (its receive
+    # cancelled) as a message arrives can drop another socket's message
+    # (flexpass/tests/test_asgi.py). Pub/sub delivers each message to every process
+    # with a subscriber, which hands it to its own sockets' queues. Either way a live
+    # update is best-effort: pages get a fresh snapshot when their socket reconnects.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
-                # redis-py 8 defaults socket_timeout to 5 s, shorter than channels_redis's
-                # blocking receive: idle sockets would drop every few seconds.
+                # redis-py 8 defaults socket_timeout to 5 s; the subscriber connection
+                # sits idle between messages and must not be dropped for it.
                 "hosts": [
                     {
                         "address": _redis,
@@ -18,8 +24,6 @@ if _redis:
                     }
                 ],
                 "prefix": env.str("CHANNELS_PREFIX", default="fp-asgi"),
-                "capacity": 1000,
-                "expiry": 30,
             },
         }
     }
