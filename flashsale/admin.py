@@ -130,6 +130,25 @@ class SaleItemForm(forms.ModelForm):
         )
         help_texts = {"sale_price_paise": "In paise: 49900 is ₹499.00."}
 
+    def clean(self):
+        """The service's rules, as form errors: what the item sells and on what terms."""
+        data = super().clean()
+        if self.errors:
+            return data  # the fields' own errors come first
+        item = self.instance
+        adding = item.pk is None
+        try:
+            services.item_terms_check(
+                product=data.get("product") if adding else item.product,
+                plan=data.get("plan") if adding else item.plan,
+                sale_price_paise=data.get("sale_price_paise", item.sale_price_paise),
+                per_user_limit=data.get("per_user_limit", item.per_user_limit),
+                total=data.get("total") if adding else None,
+            )
+        except DomainError as error:
+            raise forms.ValidationError(str(error)) from error
+        return data
+
 
 class RestockForm(forms.Form):
     quantity = forms.IntegerField(min_value=1, max_value=1_000_000)
@@ -174,10 +193,10 @@ class SaleItemAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             changed = [name for name in EDITABLE_ITEM_FIELDS if name in form.changed_data]
-            if changed:
-                SaleItem.objects.filter(pk=obj.pk).update(
-                    **{name: getattr(obj, name) for name in changed}
-                )
+            services.item_terms_change(
+                item=SaleItem.objects.select_related("plan").get(pk=obj.pk),
+                **{name: getattr(obj, name) for name in changed},
+            )
             return
         with transaction.atomic():
             created = services.item_create(

@@ -16,7 +16,13 @@ from flashsale.services.payments import (
     payment_sync,
     payments_sync_due,
 )
-from flashsale.services.stock import counter_bump, item_create, item_restock
+from flashsale.services.stock import (
+    counter_bump,
+    item_create,
+    item_restock,
+    item_terms_change,
+    item_terms_check,
+)
 from flashsale.services.waitlist import waitlist_join, waitlist_leave, waitlist_offer
 
 __all__ = [
@@ -29,6 +35,8 @@ __all__ = [
     "hold_void",
     "holds_expire_overdue",
     "item_create",
+    "item_terms_change",
+    "item_terms_check",
     "item_restock",
     "payment_cancel",
     "payment_note_return",

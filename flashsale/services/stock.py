@@ -112,6 +112,59 @@ def _validate_units(quantity, *, what: str) -> int:
     return quantity
 
 
+def item_terms_check(*, product, plan, sale_price_paise, per_user_limit, total=None) -> None:
+    """What a sale item may sell, and on what terms: the one rule for adding and editing
+    (`total`, the opening stock, only when adding).
+
+    A plan item sells one pass per hold (per-customer limit 1): a pass belongs to
+    one person, and checkout makes one pass per hold. Only plans bought up front
+    (time and usage passes) can go on sale; metered plans bill per session.
+    """
+    if (product is None) == (plan is None):
+        raise InvalidQuantity("A sale item sells either a product or a plan.")
+    if plan is not None and not plan.is_purchasable:
+        raise InvalidQuantity("Metered plans are billed per session and cannot go on sale.")
+    if plan is not None and per_user_limit != 1:
+        raise InvalidQuantity("Passes sell one per customer: set the limit to 1.")
+    if isinstance(per_user_limit, bool) or not isinstance(per_user_limit, int):
+        raise InvalidQuantity("The per-customer limit must be a whole number.")
+    if per_user_limit < 1:
+        raise InvalidQuantity("The per-customer limit must be at least 1.")
+    if isinstance(sale_price_paise, bool) or not isinstance(sale_price_paise, int):
+        raise InvalidQuantity("The sale price must be a whole number of paise.")
+    if sale_price_paise <= 0:
+        raise InvalidQuantity("The sale price must be more than zero.")
+    if total is not None:
+        _validate_units(total, what="stock")
+
+
+def item_terms_change(*, item: SaleItem, **terms) -> SaleItem:
+    """Change an item's price, per-customer limit or position (staff, from the admin).
+
+    Stock is not a term: it moves only through restocks and holds. A hold pays
+    the price current when it is checked out.
+    """
+    unknown = set(terms) - {"sale_price_paise", "per_user_limit", "position"}
+    if unknown:
+        raise TypeError(f"not an item term: {sorted(unknown)}")
+    merged = {
+        "sale_price_paise": item.sale_price_paise,
+        "per_user_limit": item.per_user_limit,
+        **terms,
+    }
+    item_terms_check(
+        product=item.product,
+        plan=item.plan,
+        sale_price_paise=merged["sale_price_paise"],
+        per_user_limit=merged["per_user_limit"],
+    )
+    if terms:
+        SaleItem.objects.filter(pk=item.pk).update(**terms)
+        for name, value in terms.items():
+            setattr(item, name, value)
+    return item
+
+
 def item_create(
     *,
     sale: FlashSale,
@@ -125,18 +178,15 @@ def item_create(
 ) -> SaleItem:
     """Put `total` units of a product (or a marketplace plan) in `sale`.
 
-    The caller holds a transaction. A plan item sells one pass per hold
-    (per-customer limit 1): a pass belongs to one person.
+    The caller holds a transaction. The terms follow `item_terms_check`.
     """
-    _validate_units(total, what="stock")
-    if (product is None) == (plan is None):
-        raise InvalidQuantity("A sale item sells either a product or a plan.")
-    if plan is not None and per_user_limit != 1:
-        raise InvalidQuantity("Passes sell one per customer: set the limit to 1.")
-    if isinstance(sale_price_paise, bool) or not isinstance(sale_price_paise, int):
-        raise InvalidQuantity("The sale price must be a whole number of paise.")
-    if sale_price_paise <= 0:
-        raise InvalidQuantity("The sale price must be more than zero.")
+    item_terms_check(
+        product=product,
+        plan=plan,
+        sale_price_paise=sale_price_paise,
+        per_user_limit=per_user_limit,
+        total=total,
+    )
     item = SaleItem.objects.create(
         sale=sale,
         product=product,

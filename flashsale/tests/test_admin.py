@@ -85,6 +85,57 @@ def test_items_added_in_the_admin_get_their_first_stock_event(staff_client):
     assert (event.kind, event.delta, event.acting_user.is_staff) == (EventKind.RESTOCK, 25, True)
 
 
+def _item_add(staff_client, **fields):
+    return staff_client.post(
+        reverse("admin:flashsale_saleitem_add"),
+        {"sale": FlashSaleFactory().pk, "sale_price_paise": 19_900, "position": 0, **fields},
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"plan": "time", "total": 5, "per_user_limit": 2}, "Passes sell one per customer"),
+        ({"plan": "metered", "total": 5, "per_user_limit": 1}, "billed per session"),
+        ({"product": "product", "total": 0, "per_user_limit": 2}, "between 1 and"),
+        ({"total": 5, "per_user_limit": 1}, "either a product or a plan"),
+    ],
+    ids=["pass-limit-2", "metered-plan", "no-stock", "nothing-sold"],
+)
+def test_an_item_the_sale_cannot_sell_is_refused_on_the_add_form(staff_client, fields, error):
+    from marketplace.tests.factories import PlanFactory, metered_plan
+
+    if fields.get("plan") == "time":
+        fields["plan"] = PlanFactory().pk
+    elif fields.get("plan") == "metered":
+        fields["plan"] = metered_plan().pk
+    if fields.get("product"):
+        fields["product"] = ProductFactory().pk
+
+    response = _item_add(staff_client, **fields)
+
+    assert response.status_code == 200  # the form again, with the reason
+    assert error in response.content.decode()
+    assert not SaleItem.objects.exists() and not InventoryEvent.objects.exists()
+
+
+def test_a_pass_item_keeps_its_one_per_customer_limit_when_edited(staff_client):
+    from marketplace.tests.factories import PlanFactory
+
+    _item_add(staff_client, plan=PlanFactory().pk, total=5, per_user_limit=1)
+    item = SaleItem.objects.get()
+
+    response = staff_client.post(
+        reverse("admin:flashsale_saleitem_change", args=[item.pk]),
+        {"sale_price_paise": 9_900, "per_user_limit": 2, "position": 0},
+    )
+
+    assert response.status_code == 200
+    assert "Passes sell one per customer" in response.content.decode()
+    item.refresh_from_db()
+    assert (item.per_user_limit, item.sale_price_paise) == (1, 19_900)
+
+
 def test_a_stale_admin_form_never_writes_stock(staff_client, item):
     # given staff opened the item form when 10 were available, then someone held 2
     services.hold_create(user=UserFactory(), item_id=item.pk, quantity=2)
