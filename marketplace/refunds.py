@@ -66,22 +66,21 @@ def purchase_refund(
     reason = (reason or "").strip()
     if not reason:
         raise RefundRefused("Give a reason for the refund.")
+    # The purchase row is locked first: racing refunds of one purchase take turns, and
+    # each sees what the ones before it refunded (the last one revokes the pass).
     purchase = (
         Purchase.objects.select_related(
             "buyer", "service__vendor__user", "service__category", "plan"
         )
+        .select_for_update(of=("self",))
         .filter(pk=purchase_id)
         .first()
     )
     if purchase is None:
         raise NotFound("No such purchase.")
     refunded_before = purchase.refunded_paise
-    # The conditional UPDATE decides: two refunds can never exceed the price together.
-    took = Purchase.objects.filter(
-        pk=purchase.pk, refunded_paise__lte=F("price_paise") - amount_paise
-    ).update(refunded_paise=F("refunded_paise") + amount_paise)
-    if took != 1:
-        left = purchase.price_paise - Purchase.objects.get(pk=purchase.pk).refunded_paise
+    left = purchase.price_paise - refunded_before
+    if amount_paise > left:
         raise RefundRefused(
             f"At most {format_rupees(left)} of this purchase is left to refund."
             if left
@@ -90,7 +89,8 @@ def purchase_refund(
     refunded_total = refunded_before + amount_paise
     full = refunded_total == purchase.price_paise
     Purchase.objects.filter(pk=purchase.pk).update(
-        status=PurchaseStatus.REFUNDED if full else PurchaseStatus.PARTIALLY_REFUNDED
+        refunded_paise=refunded_total,
+        status=PurchaseStatus.REFUNDED if full else PurchaseStatus.PARTIALLY_REFUNDED,
     )
 
     buyer = purchase.buyer

@@ -8,7 +8,15 @@ from django.utils import timezone
 from accounts.tests.factories import UserFactory
 from flexpass.testing import race
 from marketplace import rewards, services
-from marketplace.models import CashbackGrant, Purchase, ReferralReward, Refund
+from marketplace.models import (
+    CashbackGrant,
+    Pass,
+    PassStatus,
+    Purchase,
+    PurchaseStatus,
+    ReferralReward,
+    Refund,
+)
 from marketplace.refunds import RefundRefused, purchase_refund
 from marketplace.tests.factories import PlanFactory, assert_ledger_balanced, balance, fund
 from wallet.models import EntryKind, JournalEntry
@@ -80,4 +88,33 @@ def test_racing_full_refunds_refund_once():
     assert sum(isinstance(r, RefundRefused) for r in results) == 7
     assert balance(wallet_ensure(user=buyer).available) == 4_900
     assert Purchase.objects.get(pk=purchase.pk).refunded_paise == 4_900
+    assert_ledger_balanced()
+
+
+def test_racing_partial_refunds_that_add_up_to_the_price_revoke_the_pass():
+    # given a ₹49 day pass
+    buyer, staff = UserFactory(), UserFactory(is_staff=True)
+    fund(buyer, 4_900)
+    purchase = services.pass_purchase(
+        buyer=buyer, plan=PlanFactory(price_paise=4_900), idempotency_key="p"
+    )
+
+    # when staff refund two halves at the same moment
+    results = race(
+        2,
+        lambda i: purchase_refund(
+            purchase_id=purchase.pk,
+            amount_paise=2_450,
+            reason="Outage",
+            acting_user=staff,
+            idempotency_key=f"half-{i}",
+        ),
+    )
+
+    # then both go through, and together they are a full refund
+    assert all(isinstance(r, Refund) for r in results), results
+    purchase.refresh_from_db()
+    assert (purchase.refunded_paise, purchase.status) == (4_900, PurchaseStatus.REFUNDED)
+    assert Pass.objects.get(purchase=purchase).status == PassStatus.REVOKED
+    assert balance(wallet_ensure(user=buyer).available) == 4_900
     assert_ledger_balanced()
