@@ -67,6 +67,13 @@ class HoldClosed(Conflict):
     title = "Hold no longer active"
 
 
+class HoldAlreadyPaid(Conflict):
+    """A new checkout (a new Idempotency-Key) of a hold that was paid; the problem names the order."""
+
+    code = "hold_already_paid"
+    title = "Hold already paid"
+
+
 class WaitlistRefused(Conflict):
     code = "waitlist_refused"
     title = "Cannot join the waitlist"

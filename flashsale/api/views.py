@@ -30,6 +30,7 @@ from flashsale.api.serializers import (
     SaleOut,
     WaitlistOut,
 )
+from flashsale.errors import HoldAlreadyPaid
 from flashsale.throttle import client_ip
 from flexpass.api.problems import CONTENT_TYPE, problem
 from flexpass.idempotency import MAX_KEY_LENGTH, idempotent
@@ -135,7 +136,8 @@ class HoldDetailApi(APIView):
 
 
 class HoldCheckoutApi(APIView):
-    """Pay for the hold. 402 insufficient funds, 410 expired, 409 released or price changed.
+    """Pay for the hold. 402 insufficient funds, 410 expired, 409 released, already paid
+    (`hold_already_paid`, with `order_id` and `order_number`) or price changed.
 
     `method: "wallet"` (the default) pays from the wallet: 201 with the order.
     When the wallet is short, the 402 problem carries the split a mixed
@@ -187,7 +189,7 @@ class HoldCheckoutApi(APIView):
                 price_paise=amount,
             )
         try:
-            order, _created = services.hold_checkout(user=request.user, hold_id=hold_id)
+            order, created = services.hold_checkout(user=request.user, hold_id=hold_id)
         except InsufficientFunds as exc:
             wallet_part = max(0, wallet_balances(user_id=request.user.pk).available_paise)
             short = max(0, amount - wallet_part)
@@ -198,6 +200,12 @@ class HoldCheckoutApi(APIView):
                 wallet_part_paise=min(wallet_part, amount),
                 gateway_part_paise=short,
             ) from exc
+        if not created:  # the same key is answered above with the first 201
+            raise HoldAlreadyPaid(
+                f"This hold is already paid: order {order.number}.",
+                order_id=order.pk,
+                order_number=order.number,
+            )
         return Response(OrderOut(order).data, status=status.HTTP_201_CREATED)
 
 

@@ -167,6 +167,26 @@ def test_checkout_refusals(api, buyer, item):
     assert balance(buyer) == 500_000
 
 
+def test_a_paid_hold_is_paid_once_a_retry_replays_and_a_new_checkout_is_refused(api, buyer, item):
+    hold, _ = services.hold_create(user=buyer, item_id=item.pk, quantity=1)
+    url = f"/api/v1/flash-sales/holds/{hold.pk}/checkout/"
+
+    paid = api.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="pay-1")
+    retried = api.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="pay-1")
+    again = api.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="pay-2")
+
+    order = FlashOrder.objects.get()
+    assert paid.status_code == 201 and retried.status_code == 201
+    assert retried.json()["number"] == paid.json()["number"] == order.number
+    assert again.status_code == 409
+    assert again["Content-Type"] == "application/problem+json"
+    assert (again.json()["code"], again.json()["order_number"]) == (
+        "hold_already_paid",
+        order.number,
+    )
+    assert balance(buyer) == 500_000 - item.sale_price_paise
+
+
 def test_release_and_waitlist(api, buyer):
     item = item_make(total=1, per_user_limit=1)
     hold = api.post(hold_url(item), {}, format="json", HTTP_IDEMPOTENCY_KEY="r").json()
