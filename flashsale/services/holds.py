@@ -8,7 +8,7 @@ status does the stock work; everyone else sees 0 rows and does nothing.
 """
 
 import logging
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection
@@ -150,12 +150,20 @@ def _item_for_hold(item_id: int, now) -> SaleItem:
     )  # fmt: skip
     item.sale = FlashSale.from_db(
         db, ["id", "name", "starts_at", "ends_at", "status"],
-        [sale_id, sale_name, starts_at, ends_at, status],
+        [sale_id, sale_name, _aware(starts_at), _aware(ends_at), status],
     )  # fmt: skip
     if product_id is not None:
         item.product = Product.from_db(db, ["id", "name"], [product_id, product_name])
     item.has_overdue = has_overdue
     return item
+
+
+def _aware(value):
+    """A datetime read by raw SQL: PostgreSQL's are aware; SQLite's (embedded mode) come
+    back naive, in UTC, because from_db skips the backend's converters."""
+    if value is None or timezone.is_aware(value):
+        return value
+    return timezone.make_aware(value, UTC)
 
 
 def _hold_create(*, user, item, quantity, client_ip, request_key, now) -> tuple[Hold, bool]:
