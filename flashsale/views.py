@@ -46,8 +46,10 @@ def _go(request, url: str) -> HttpResponse:
 
 
 def _refused(request, exc: DomainError, back: str) -> HttpResponse:
+    """The refusal's own status (409 sold out, 429 throttled with Retry-After, ...) and
+    its message as a toast; without JavaScript, back to the page with the message."""
     if request.htmx:
-        response = _toast(str(exc))
+        response = _toast(str(exc), status=exc.status_code)
         retry_after = (exc.headers or {}).get("Retry-After")
         if retry_after:
             response["Retry-After"] = retry_after

@@ -92,10 +92,25 @@ def test_a_refused_hold_shows_a_toast_and_changes_nothing(signed_in, item):
     )
 
     toast = json.loads(response["HX-Trigger"])["toast"]
-    assert response.status_code == 200
+    assert response.status_code == 409
     assert response["HX-Reswap"] == "none"
     assert "sold out" in toast["message"]
     assert Hold.objects.count() == 0
+
+
+def test_a_throttled_hold_is_429_with_retry_after_and_says_why(signed_in, buyer, settings):
+    settings.FLASH_HOLDS_PER_USER = 1
+    first, second = item_make(total=5), item_make(total=5)
+    signed_in.post(reverse("flashsale:hold_create", args=[first.pk]), HTTP_HX_REQUEST="true")
+
+    response = signed_in.post(
+        reverse("flashsale:hold_create", args=[second.pk]), HTTP_HX_REQUEST="true"
+    )
+
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= settings.FLASH_THROTTLE_WINDOW_SECONDS
+    assert "holds" in json.loads(response["HX-Trigger"])["toast"]["message"].lower()
+    assert list(Hold.objects.filter(user=buyer).values_list("item_id", flat=True)) == [first.pk]
 
 
 def test_checkout_from_the_hold_page_goes_to_the_order(signed_in, buyer, item):

@@ -27,6 +27,8 @@
   });
   document.body.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail.xhr;
+    // A refusal that carries its own toast (HX-Trigger) has shown it already.
+    if (/"toast"/.test(xhr.getResponseHeader("HX-Trigger") || "")) return;
     var message = "Something went wrong. Please try again.";
     try { message = JSON.parse(xhr.responseText).detail || message; } catch (e) { /* HTML body */ }
     toast(message, "error");
