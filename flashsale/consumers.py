@@ -16,9 +16,10 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from flashsale import selectors
 from flashsale.live import sale_group, user_group
+from flexpass.realtime import Resyncing
 
 
-class SaleConsumer(AsyncJsonWebsocketConsumer):
+class SaleConsumer(Resyncing, AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.sale_id = int(self.scope["url_route"]["kwargs"]["sale_id"])
         items = await database_sync_to_async(selectors.sale_stock_rows)(self.sale_id)

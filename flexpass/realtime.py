@@ -4,6 +4,7 @@ import asyncio
 import logging
 import os
 import threading
+import weakref
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -105,6 +106,37 @@ def broadcast_on_commit(group: str, event: dict) -> None:
         batch = batches[level] = _Batch()
         transaction.on_commit(batch)
     batch.messages.append((group, event))
+
+
+# --- sockets that must resync after the layer lost Redis (flexpass.layer_reconnect) ---------
+
+RESYNC_CLOSE_CODE = 1012  # "service restart": every client reconnects at once
+_sockets: "weakref.WeakSet" = weakref.WeakSet()
+
+
+class Resyncing:
+    """Mixin for every WebSocket consumer (first in the bases): the socket is closed
+    with 1012 when this process's channel-layer subscription reconnects to Redis, so
+    the browser reconnects and gets what it missed in its consumer's connect snapshot."""
+
+    async def websocket_connect(self, message):
+        self.resync_loop = asyncio.get_running_loop()
+        _sockets.add(self)
+        await super().websocket_connect(message)
+
+
+def sockets_resync() -> int:
+    """Close this event loop's sockets (see Resyncing); returns how many."""
+    loop = asyncio.get_running_loop()
+    closing = [socket for socket in list(_sockets) if socket.resync_loop is loop]
+    for socket in closing:
+        _sockets.discard(socket)
+        loop.create_task(socket.close(code=RESYNC_CLOSE_CODE))
+    if closing:
+        logger.warning(
+            "channel layer reconnected to Redis: %d sockets closed to resync", len(closing)
+        )
+    return len(closing)
 
 
 def user_group(user_id: int) -> str:

@@ -16,12 +16,12 @@ the same service and CSRF as everything else.
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from flexpass.realtime import user_group
+from flexpass.realtime import Resyncing, user_group
 
 CLOSE_UNAUTHENTICATED = 4401
 
 
-class LiveUsageConsumer(AsyncJsonWebsocketConsumer):
+class LiveUsageConsumer(Resyncing, AsyncJsonWebsocketConsumer):
     group = None
 
     async def connect(self):

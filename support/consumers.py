@@ -21,7 +21,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from flexpass.errors import DomainError
-from flexpass.realtime import user_group
+from flexpass.realtime import Resyncing, user_group
 from support import selectors, services
 from support.activity import activity_touch
 from support.payloads import conversation_payload, message_payload
@@ -34,7 +34,7 @@ CLOSE_NOT_FOUND = 4404
 TYPING_MIN_INTERVAL = 1.0
 
 
-class GroupConsumer(AsyncJsonWebsocketConsumer):
+class GroupConsumer(Resyncing, AsyncJsonWebsocketConsumer):
     """Joins `self.groups_joined` and ignores group events meant for other sockets.
 
     `user.<id>` carries events for several consumers (wallet balances,

@@ -19,7 +19,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from flexpass.money import format_rupees
-from flexpass.realtime import user_group
+from flexpass.realtime import Resyncing, user_group
 from wallet import selectors
 
 CLOSE_UNAUTHENTICATED = 4401
@@ -30,7 +30,7 @@ def _balances(user_id: int) -> selectors.Balances:
     return selectors.wallet_balances(user_id=user_id)
 
 
-class WalletConsumer(AsyncJsonWebsocketConsumer):
+class WalletConsumer(Resyncing, AsyncJsonWebsocketConsumer):
     group = None
 
     async def connect(self):

@@ -131,3 +131,43 @@ async def test_unknown_and_draft_sales_are_refused():
     # The refused consumers' database thread keeps its last connection until its next
     # call; close it so the test database can be dropped at the end of the run.
     await database_sync_to_async(close_old_connections)()
+
+
+def _kill_layer_subscribers() -> int:
+    """Drop this test run's channel-layer subscriber connections, as a Redis restart
+    or a network cut would (only ours: the name carries this run's prefix)."""
+    import redis
+    from django.conf import settings
+
+    layer = settings.CHANNEL_LAYERS["default"]["CONFIG"]
+    name = layer["hosts"][0]["client_name"]
+    client = redis.Redis.from_url(layer["hosts"][0]["address"])
+    killed = 0
+    for entry in client.client_list(_type="pubsub"):
+        if entry.get("name") == name:
+            killed += client.client_kill_filter(_id=entry["id"])
+    client.close()
+    return killed
+
+
+async def test_watchers_reconnect_for_a_fresh_snapshot_when_the_layer_lost_redis():
+    # given someone watching a sale
+    item = await database_sync_to_async(item_make)(total=10)
+    communicator, connected, _ = await connect(item.sale_id)
+    assert connected
+    await communicator.receive_json_from(timeout=5)  # the snapshot
+
+    # when the layer's subscription to Redis drops, and a hold happens meanwhile
+    assert await asyncio.to_thread(_kill_layer_subscribers) >= 1
+    buyer = await database_sync_to_async(UserFactory)()
+    await database_sync_to_async(services.hold_create)(user=buyer, item_id=item.pk, quantity=2)
+
+    # then the socket is closed with 1012 (the browser reconnects at once)...
+    closed = await communicator.receive_output(timeout=10)
+    assert closed == {"type": "websocket.close", "code": realtime.RESYNC_CLOSE_CODE}
+    # ...and the new socket's snapshot has the stock it would have missed
+    again, connected, _ = await connect(item.sale_id)
+    assert connected
+    snapshot = await again.receive_json_from(timeout=5)
+    assert snapshot["items"][0]["available"] == 8
+    await again.disconnect()
