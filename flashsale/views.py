@@ -50,9 +50,8 @@ def _refused(request, exc: DomainError, back: str) -> HttpResponse:
     its message as a toast; without JavaScript, back to the page with the message."""
     if request.htmx:
         response = _toast(str(exc), status=exc.status_code)
-        retry_after = (exc.headers or {}).get("Retry-After")
-        if retry_after:
-            response["Retry-After"] = retry_after
+        for name, value in (exc.headers or {}).items():
+            response[name] = value
         return response
     messages.error(request, str(exc))
     return redirect(back)

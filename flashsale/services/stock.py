@@ -124,12 +124,12 @@ def item_terms_check(*, product, plan, sale_price_paise, per_user_limit, total=N
         raise InvalidQuantity("A sale item sells either a product or a plan.")
     if plan is not None and not plan.is_purchasable:
         raise InvalidQuantity("Metered plans are billed per session and cannot go on sale.")
-    if plan is not None and per_user_limit != 1:
-        raise InvalidQuantity("Passes sell one per customer: set the limit to 1.")
     if isinstance(per_user_limit, bool) or not isinstance(per_user_limit, int):
         raise InvalidQuantity("The per-customer limit must be a whole number.")
     if per_user_limit < 1:
         raise InvalidQuantity("The per-customer limit must be at least 1.")
+    if plan is not None and per_user_limit != 1:
+        raise InvalidQuantity("Passes sell one per customer: set the limit to 1.")
     if isinstance(sale_price_paise, bool) or not isinstance(sale_price_paise, int):
         raise InvalidQuantity("The sale price must be a whole number of paise.")
     if sale_price_paise <= 0:
