@@ -300,9 +300,12 @@ def _sold_out_message(item: SaleItem, available: int | None) -> str:
 
 def _throttle_message(exc: throttle.Throttled) -> str:
     minutes = max(1, round(exc.retry_after / 60))
-    who = "this account" if exc.scope == "account" else "your network"
+    if exc.scope == "account":
+        who, limit = "this account", settings.FLASH_HOLDS_PER_USER
+    else:
+        who, limit = "your network", settings.FLASH_HOLDS_PER_IP
     return (
-        f"Too many holds from {who}: at most {settings.FLASH_HOLDS_PER_USER} in "
+        f"Too many holds from {who}: at most {limit} in "
         f"{settings.FLASH_THROTTLE_WINDOW_SECONDS // 60} minutes. "
         f"Try again in about {minutes} minute{'s' if minutes != 1 else ''}."
     )

@@ -84,8 +84,15 @@ def close_body_connections():
     connections.close_all()
 
 
+@pytest.fixture
+def shipped_throttle(settings):
+    """The anti-bot limits as shipped (the flash tests' conftest lifts them); request it
+    before live_server_url, whose server process copies the settings when it starts."""
+    settings.FLASH_HOLDS_PER_USER = settings.FLASH_HOLDS_PER_IP = 2
+
+
 def test_two_buyers_watch_one_item_hold_pay_and_a_hold_runs_out(
-    browser, live_server_url, close_body_connections
+    browser, shipped_throttle, live_server_url, close_body_connections
 ):
     # given a live sale with 10 units of one item, and two funded buyers
     item = item_make(total=10, per_user_limit=2, price_paise=49_900)
@@ -131,6 +138,17 @@ def test_two_buyers_watch_one_item_hold_pay_and_a_hold_runs_out(
     expect(ravi_page.get_by_test_id("hold-expired")).to_be_visible(timeout=10_000)
     assert Hold.objects.get(pk=hold.pk).status == HoldStatus.EXPIRED
     assert SaleItem.objects.get(pk=item.pk).available == 9
+
+    # when Ravi tries again at once: it would be the third hold from this network
+    # (both buyers share localhost) inside the throttle window
+    ravi_page.goto(shop)
+    ravi_page.get_by_test_id(f"hold-{item.pk}").click()
+
+    # then one toast says why, and nothing was held
+    toast = ravi_page.locator(".toast")
+    expect(toast).to_have_count(1)
+    expect(toast).to_contain_text("Too many holds from your network: at most 2 in 10 minutes")
+    assert Hold.objects.filter(user=ravi).count() == 1
 
 
 def test_a_short_wallet_pays_the_rest_by_card_and_sees_the_order(
