@@ -146,7 +146,8 @@ class SaleItemForm(forms.ModelForm):
                 total=data.get("total") if adding else None,
             )
         except DomainError as error:
-            raise forms.ValidationError(str(error)) from error
+            field = error.extra.get("field")
+            self.add_error(field if field in self.fields else None, str(error))
         return data
 
 

@@ -104,38 +104,43 @@ def counter_bump(*, item_id: int, name: str, by: int = 1) -> None:
 # --- items ----------------------------------------------------------------------------------
 
 
-def _validate_units(quantity, *, what: str) -> int:
+def _validate_units(quantity, *, what: str, field: str = "quantity") -> int:
     if isinstance(quantity, bool) or not isinstance(quantity, int):
-        raise InvalidQuantity(f"The {what} must be a whole number.")
+        raise InvalidQuantity(f"The {what} must be a whole number.", field=field)
     if quantity < 1 or quantity > MAX_UNITS:
-        raise InvalidQuantity(f"The {what} must be between 1 and {MAX_UNITS:,}.")
+        raise InvalidQuantity(f"The {what} must be between 1 and {MAX_UNITS:,}.", field=field)
     return quantity
+
+
+LIMIT, PRICE = "per_user_limit", "sale_price_paise"  # `field` of a refusal: the form field
 
 
 def item_terms_check(*, product, plan, sale_price_paise, per_user_limit, total=None) -> None:
     """What a sale item may sell, and on what terms: the one rule for adding and editing
-    (`total`, the opening stock, only when adding).
+    (`total`, the opening stock, only when adding). A refusal names its `field`.
 
     A plan item sells one pass per hold (per-customer limit 1): a pass belongs to
     one person, and checkout makes one pass per hold. Only plans bought up front
     (time and usage passes) can go on sale; metered plans bill per session.
     """
     if (product is None) == (plan is None):
-        raise InvalidQuantity("A sale item sells either a product or a plan.")
+        raise InvalidQuantity("A sale item sells either a product or a plan.", field="plan")
     if plan is not None and not plan.is_purchasable:
-        raise InvalidQuantity("Metered plans are billed per session and cannot go on sale.")
+        raise InvalidQuantity(
+            "Metered plans are billed per session and cannot go on sale.", field="plan"
+        )
     if isinstance(per_user_limit, bool) or not isinstance(per_user_limit, int):
-        raise InvalidQuantity("The per-customer limit must be a whole number.")
+        raise InvalidQuantity("The per-customer limit must be a whole number.", field=LIMIT)
     if per_user_limit < 1:
-        raise InvalidQuantity("The per-customer limit must be at least 1.")
+        raise InvalidQuantity("The per-customer limit must be at least 1.", field=LIMIT)
     if plan is not None and per_user_limit != 1:
-        raise InvalidQuantity("Passes sell one per customer: set the limit to 1.")
+        raise InvalidQuantity("Passes sell one per customer: set the limit to 1.", field=LIMIT)
     if isinstance(sale_price_paise, bool) or not isinstance(sale_price_paise, int):
-        raise InvalidQuantity("The sale price must be a whole number of paise.")
+        raise InvalidQuantity("The sale price must be a whole number of paise.", field=PRICE)
     if sale_price_paise <= 0:
-        raise InvalidQuantity("The sale price must be more than zero.")
+        raise InvalidQuantity("The sale price must be more than zero.", field=PRICE)
     if total is not None:
-        _validate_units(total, what="stock")
+        _validate_units(total, what="stock", field="total")
 
 
 def item_terms_change(*, item: SaleItem, **terms) -> SaleItem:
