@@ -112,6 +112,7 @@ def broadcast_on_commit(group: str, event: dict) -> None:
 
 RESYNC_CLOSE_CODE = 1012  # "service restart": every client reconnects at once
 _sockets: "weakref.WeakSet" = weakref.WeakSet()
+_closing: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks
 
 
 class Resyncing:
@@ -124,6 +125,10 @@ class Resyncing:
         _sockets.add(self)
         await super().websocket_connect(message)
 
+    async def websocket_disconnect(self, message):
+        _sockets.discard(self)
+        await super().websocket_disconnect(message)
+
 
 def sockets_resync() -> int:
     """Close this event loop's sockets (see Resyncing); returns how many."""
@@ -131,7 +136,9 @@ def sockets_resync() -> int:
     closing = [socket for socket in list(_sockets) if socket.resync_loop is loop]
     for socket in closing:
         _sockets.discard(socket)
-        loop.create_task(socket.close(code=RESYNC_CLOSE_CODE))
+        task = loop.create_task(socket.close(code=RESYNC_CLOSE_CODE))
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)
     if closing:
         logger.warning(
             "channel layer reconnected to Redis: %d sockets closed to resync", len(closing)
