@@ -65,24 +65,28 @@ def test_two_release_jobs_racing_pay_each_cashback_once():
     assert_ledger_balanced()
 
 
-def test_racing_full_refunds_refund_once():
-    buyer = UserFactory()
-    staff = UserFactory(is_staff=True)
+def _refunds_race(count: int, amount_paise: int):
+    """A ₹49 day pass, then `count` staff refunds of `amount_paise` at the same moment."""
+    buyer, staff = UserFactory(), UserFactory(is_staff=True)
     fund(buyer, 4_900)
     purchase = services.pass_purchase(
-        buyer=buyer, plan=PlanFactory(price_paise=4_900), idempotency_key="b"
+        buyer=buyer, plan=PlanFactory(price_paise=4_900), idempotency_key="p"
     )
-
     results = race(
-        8,
+        count,
         lambda i: purchase_refund(
             purchase_id=purchase.pk,
-            amount_paise=4_900,
+            amount_paise=amount_paise,
             reason="Outage",
             acting_user=staff,
             idempotency_key=f"race-{i}",
         ),
     )
+    return buyer, purchase, results
+
+
+def test_racing_full_refunds_refund_once():
+    buyer, purchase, results = _refunds_race(8, 4_900)
 
     assert sum(isinstance(r, Refund) for r in results) == 1
     assert sum(isinstance(r, RefundRefused) for r in results) == 7
@@ -92,24 +96,8 @@ def test_racing_full_refunds_refund_once():
 
 
 def test_racing_partial_refunds_that_add_up_to_the_price_revoke_the_pass():
-    # given a ₹49 day pass
-    buyer, staff = UserFactory(), UserFactory(is_staff=True)
-    fund(buyer, 4_900)
-    purchase = services.pass_purchase(
-        buyer=buyer, plan=PlanFactory(price_paise=4_900), idempotency_key="p"
-    )
-
-    # when staff refund two halves at the same moment
-    results = race(
-        2,
-        lambda i: purchase_refund(
-            purchase_id=purchase.pk,
-            amount_paise=2_450,
-            reason="Outage",
-            acting_user=staff,
-            idempotency_key=f"half-{i}",
-        ),
-    )
+    # given a ₹49 day pass, when staff refund two halves at the same moment
+    buyer, purchase, results = _refunds_race(2, 2_450)
 
     # then both go through, and together they are a full refund
     assert all(isinstance(r, Refund) for r in results), results
