@@ -277,7 +277,18 @@ def _hold_insert_steps(*, user, item: SaleItem, quantity: int, request_key, now)
 def _hold_for_key(*, user, request_key: str, item: SaleItem, quantity: int) -> Hold | None:
     from wallet.errors import IdempotencyConflict
 
-    first = Hold.objects.filter(user=user, request_key=request_key).first()
+    # Asked for every refused request of a storm (1,900 of 2,000 when 100 units sell),
+    # almost always in vain: plain SQL on the unique index (flexpass.rows) answers that
+    # for a tenth of what building the ORM query costs.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {Hold._meta.db_table} WHERE user_id = %s AND request_key = %s",
+            [user.pk, request_key],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    first = Hold.objects.get(pk=row[0])
     if first is not None and (first.item_id != item.pk or first.quantity != quantity):
         raise IdempotencyConflict("This Idempotency-Key was used for a different hold.")
     return first

@@ -180,6 +180,18 @@ def test_the_same_request_key_returns_the_first_hold(buyer, item):
         services.hold_create(user=buyer, item_id=item.pk, quantity=2, request_key="k1")
 
 
+def test_a_repeat_after_the_item_sold_out_still_gets_its_first_hold(buyer):
+    item = item_make(total=1)
+    first, _ = services.hold_create(user=buyer, item_id=item.pk, quantity=1, request_key="k1")
+
+    again, created = services.hold_create(user=buyer, item_id=item.pk, quantity=1, request_key="k1")
+    with pytest.raises(SoldOut):
+        services.hold_create(user=buyer, item_id=item.pk, quantity=1, request_key="k2")
+
+    assert (again.pk, created) == (first.pk, False)
+    assert SaleItem.objects.get(pk=item.pk).available == 0
+
+
 def test_a_sold_out_item_with_an_overdue_hold_sells_that_unit_again(buyer):
     # given the only unit is held by someone whose time ran out, and no job has run
     item = item_make(total=1)
