@@ -7,6 +7,9 @@
   runs -> 409. Only a successful (2xx) response is stored: a request that
   failed validation or was refused moved no money and stores nothing, so the
   client can fix it and retry with the same key.
+* A request that died without an answer (worker killed, connection lost)
+  leaves its key "in flight"; after IDEMPOTENCY_IN_FLIGHT_SECONDS one retry
+  claims it and runs again instead of getting 409 until the key expires.
 
 The service underneath is idempotent on its own (unique keys in the ledger);
 this layer adds response replay and the status codes.
@@ -76,16 +79,18 @@ def idempotent(view_method):
                     "This Idempotency-Key was used with a different request body.",
                     "idempotency_key_reused",
                 )
-            if first.status == IdempotencyRecord.Status.IN_FLIGHT:
+            if first.status == IdempotencyRecord.Status.DONE:
+                replay = Response(first.response_body, status=first.response_status)
+                replay["Idempotent-Replayed"] = "true"
+                return replay
+            record_id = _record_take_over(first)
+            if record_id is None:
                 return _problem(
                     409,
                     "Request in progress",
                     "A request with this Idempotency-Key is still being processed.",
                     "idempotency_request_in_flight",
                 )
-            replay = Response(first.response_body, status=first.response_status)
-            replay["Idempotent-Replayed"] = "true"
-            return replay
 
         try:
             response = view_method(self, request, *args, **kwargs)
@@ -137,6 +142,23 @@ def _record_open(*, user, key: str, endpoint: str, fingerprint: str) -> int | No
         if not expired:
             return None
     return None
+
+
+def _record_take_over(record: IdempotencyRecord) -> int | None:
+    """Claim an in-flight record whose request has been gone IDEMPOTENCY_IN_FLIGHT_SECONDS:
+    its id, or None while it may still be running (or a twin retry claimed it first).
+
+    Running the request again is safe: the service under every idempotent endpoint
+    is idempotent on its own (the ledger's keys, the hold's exactly-once flip), so a
+    request that had moved money before it died gets that same outcome back.
+    """
+    now = timezone.now()
+    if record.created_at > now - timedelta(seconds=settings.IDEMPOTENCY_IN_FLIGHT_SECONDS):
+        return None
+    claimed = IdempotencyRecord.objects.filter(
+        pk=record.pk, status=IdempotencyRecord.Status.IN_FLIGHT, created_at=record.created_at
+    ).update(created_at=now)
+    return record.pk if claimed else None
 
 
 def _record_close(record_id: int, response) -> None:

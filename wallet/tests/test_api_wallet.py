@@ -526,3 +526,47 @@ def test_a_key_past_the_retention_window_is_claimed_again_and_still_moves_money_
     assert available(ravi) == 1_000
     record = IdempotencyRecord.objects.get()
     assert record.created_at > timezone.now() - timezone.timedelta(minutes=1)
+
+
+def _first_request_died(*, seconds_ago: int) -> None:
+    """The transfer under the key went through, but its request never answered."""
+    IdempotencyRecord.objects.update(
+        status=IdempotencyRecord.Status.IN_FLIGHT,
+        response_status=None,
+        response_body=None,
+        created_at=timezone.now() - timezone.timedelta(seconds=seconds_ago),
+    )
+
+
+def test_a_retry_while_the_first_request_may_still_run_is_409(api, asha, ravi, settings):
+    # Given: the first request is in flight (for all we know) since a moment ago
+    send(api, {"to": "@ravi", "amount_paise": 1_000}, key="k")
+    _first_request_died(seconds_ago=settings.IDEMPOTENCY_IN_FLIGHT_SECONDS - 5)
+
+    # When
+    retry = send(api, {"to": "@ravi", "amount_paise": 1_000}, key="k")
+
+    # Then
+    assert retry.status_code == 409
+    assert retry.json()["code"] == "idempotency_request_in_flight"
+    assert (available(asha), available(ravi)) == (99_000, 1_000)
+
+
+def test_a_retry_after_the_first_request_died_gets_its_outcome_and_moves_money_once(
+    api, asha, ravi, settings
+):
+    # Given: the first request moved the money, then died before storing its answer
+    first = send(api, {"to": "@ravi", "amount_paise": 1_000}, key="k")
+    _first_request_died(seconds_ago=settings.IDEMPOTENCY_IN_FLIGHT_SECONDS + 5)
+
+    # When: the client retries with the same key, twice
+    retry = send(api, {"to": "@ravi", "amount_paise": 1_000}, key="k")
+    replay = send(api, {"to": "@ravi", "amount_paise": 1_000}, key="k")
+
+    # Then: the retry runs again and the ledger's own key hands back the first transfer;
+    # the record is closed, so the next one is a plain replay
+    assert retry.status_code == 201
+    assert retry.json()["id"] == first.json()["id"]
+    assert replay["Idempotent-Replayed"] == "true"
+    assert JournalEntry.objects.filter(kind="transfer").count() == 1
+    assert (available(asha), available(ravi)) == (99_000, 1_000)
