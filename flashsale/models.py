@@ -328,6 +328,9 @@ class FlashOrder(models.Model):
     payment = models.OneToOneField(
         "FlashPayment", null=True, blank=True, on_delete=models.PROTECT, related_name="order"
     )
+    # The API checkout's Idempotency-Key: a retry under it gets this order back as its
+    # 201, where another key gets 409 hold_already_paid.
+    request_key = models.CharField(max_length=255, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

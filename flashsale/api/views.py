@@ -188,8 +188,11 @@ class HoldCheckoutApi(APIView):
                 "The amount does not match this hold's price. Check it and try again.",
                 price_paise=amount,
             )
+        request_key = f"api:{request.headers['Idempotency-Key'].strip()}"
         try:
-            order, created = services.hold_checkout(user=request.user, hold_id=hold_id)
+            order, created = services.hold_checkout(
+                user=request.user, hold_id=hold_id, request_key=request_key
+            )
         except InsufficientFunds as exc:
             wallet_part = max(0, wallet_balances(user_id=request.user.pk).available_paise)
             short = max(0, amount - wallet_part)
@@ -200,7 +203,13 @@ class HoldCheckoutApi(APIView):
                 wallet_part_paise=min(wallet_part, amount),
                 gateway_part_paise=short,
             ) from exc
-        if not created:  # the same key is answered above with the first 201
+        if not created and order.request_key == request_key:
+            # This request's own retry, after its first run committed but never answered
+            # (flexpass.idempotency hands such a key back after a while): the same 201.
+            response = Response(OrderOut(order).data, status=status.HTTP_201_CREATED)
+            response["Idempotent-Replayed"] = "true"
+            return response
+        if not created:
             raise HoldAlreadyPaid(
                 f"This hold is already paid: order {order.number}.",
                 order_id=order.pk,

@@ -39,16 +39,20 @@ def platform_fee(amount_paise: int) -> int:
     return percent_of(amount_paise, Decimal(settings.FLASH_PLATFORM_FEE_PERCENT))
 
 
-def hold_checkout(*, user, hold_id: int, now=None) -> tuple[FlashOrder, bool]:
+def hold_checkout(
+    *, user, hold_id: int, request_key: str | None = None, now=None
+) -> tuple[FlashOrder, bool]:
     """Pay for `hold_id` from the user's wallet. Returns (order, created).
 
     Raises HoldNotFound (not the user's), HoldExpired (its time ran out: the
     units go back now if no job has returned them yet), HoldClosed (released),
     InsufficientFunds (nothing changes; the hold stays active until it expires).
+    `request_key` is kept on the order, so a caller can tell its own retry from
+    another request for the same hold.
     """
     now = now or timezone.now()
     try:
-        order, created = _checkout(user=user, hold_id=hold_id, now=now)
+        order, created = _checkout(user=user, hold_id=hold_id, request_key=request_key, now=now)
     except HoldExpired:
         hold_expire(hold_id=hold_id, now=now)  # lazy expiry: no waiting for the beat job
         raise
@@ -61,17 +65,21 @@ def hold_checkout(*, user, hold_id: int, now=None) -> tuple[FlashOrder, bool]:
 
 
 @money_transaction
-def _checkout(*, user, hold_id: int, now) -> tuple[FlashOrder, bool]:
+def _checkout(*, user, hold_id: int, request_key: str | None, now) -> tuple[FlashOrder, bool]:
     hold = Hold.objects.select_related(*item_related("item__")).filter(pk=hold_id).first()
     if hold is None or hold.user_id != user.pk:
         raise HoldNotFound(f"You have no hold #{hold_id}.")
-    order = hold_confirm_and_pay(user=user, hold=hold, paid_at=now, now=now)
+    order = hold_confirm_and_pay(
+        user=user, hold=hold, paid_at=now, now=now, request_key=request_key
+    )
     if order is None:
         return _already_resolved(hold, now), False
     return order, True
 
 
-def hold_confirm_and_pay(*, user, hold: Hold, paid_at, now, payment=None) -> FlashOrder | None:
+def hold_confirm_and_pay(
+    *, user, hold: Hold, paid_at, now, payment=None, request_key: str | None = None
+) -> FlashOrder | None:
     """Flip the hold `active -> confirmed` and pay its price from the available balance.
 
     The hold is confirmed only if it is still active (nobody expired, released
@@ -106,6 +114,7 @@ def hold_confirm_and_pay(*, user, hold: Hold, paid_at, now, payment=None) -> Fla
         entry=entry,
         purchase=purchase,
         payment=payment,
+        request_key=request_key,
         created_at=now,
     )
     metadata = {"user": user.pk, "order": order.pk, "amount_paise": amount}

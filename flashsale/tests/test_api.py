@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from flashsale import services
 from flashsale.models import FlashOrder, Hold, HoldStatus, SaleItem
 from flashsale.tests.factories import FlashSaleFactory, UserFactory, balance, item_make
+from flexpass.models import IdempotencyRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -184,6 +185,28 @@ def test_a_paid_hold_is_paid_once_a_retry_replays_and_a_new_checkout_is_refused(
         "hold_already_paid",
         order.number,
     )
+    assert balance(buyer) == 500_000 - item.sale_price_paise
+
+
+def test_a_checkout_that_never_answered_gives_its_retry_the_same_201(api, buyer, item, settings):
+    # Given: the checkout paid, but its worker died before the answer was stored
+    hold, _ = services.hold_create(user=buyer, item_id=item.pk, quantity=1)
+    url = f"/api/v1/flash-sales/holds/{hold.pk}/checkout/"
+    paid = api.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="pay-1")
+    IdempotencyRecord.objects.update(
+        status=IdempotencyRecord.Status.IN_FLIGHT,
+        response_body=None,
+        created_at=timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_IN_FLIGHT_SECONDS + 1),
+    )
+
+    # When the app retries under the same key, and another request under a new one
+    retried = api.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="pay-1")
+    other = api.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="pay-2")
+
+    # Then the retry gets the order it paid for; the other request is told it is paid
+    assert (retried.status_code, retried["Idempotent-Replayed"]) == (201, "true")
+    assert retried.json()["number"] == paid.json()["number"] == FlashOrder.objects.get().number
+    assert (other.status_code, other.json()["code"]) == (409, "hold_already_paid")
     assert balance(buyer) == 500_000 - item.sale_price_paise
 
 
