@@ -209,8 +209,10 @@ def _hold_create_checked(*, user, item, quantity, request_key, now) -> tuple[Hol
             if attempt == 1 and _expire_overdue_for(item, now, user_id=user.pk):
                 continue
             raise
-        except IntegrityError as exc:
-            if not request_key or "flash_hold_request_key" not in str(exc):
+        except IntegrityError:
+            # A twin request under the same key won the unique (user, request_key) index.
+            # Asked of the table, not the error text: SQLite's names the columns only.
+            if not request_key:
                 raise
             first = _hold_for_key(user=user, request_key=request_key, item=item, quantity=quantity)
             if first is None:

@@ -24,11 +24,9 @@ def _signed_in(email: str) -> Client:
     return client
 
 
-def _post(client: Client, url: str, body: dict):
-    response = client.post(
-        url, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())
-    )
-    return response
+def _post(client: Client, url: str, body: dict, key: str | None = None):
+    key = key or str(uuid.uuid4())
+    return client.post(url, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=key)
 
 
 def run() -> None:
@@ -42,10 +40,17 @@ def run() -> None:
 
     plan = Plan.objects.filter(kind="time", is_active=True, service__status="live").first()
     outcome["buy a pass"] = _post(buyer, "/api/v1/passes/", {"plan_id": plan.pk}).status_code
-    item = SaleItem.objects.filter(available__gt=0, product__isnull=False).first()
-    held = _post(buyer, f"/api/v1/flash-sales/items/{item.pk}/holds/", {"quantity": 1})
+    item = SaleItem.objects.filter(
+        available__gt=0, product__isnull=False, per_user_limit__gt=1
+    ).first()
+    hold_url = f"/api/v1/flash-sales/items/{item.pk}/holds/"
+    held = _post(buyer, hold_url, {"quantity": 1}, key="smoke-hold")
     outcome["hold a flash item"] = held.status_code
+    again = _post(buyer, hold_url, {"quantity": 1}, key="smoke-hold")  # a double click
+    outcome["repeat the hold"] = again.status_code
     if held.status_code == 201:
+        same = again.status_code == 201 and again.json()["id"] == held.json()["id"]
+        outcome["repeat got the same hold"] = same
         checkout = f"/api/v1/flash-sales/holds/{held.json()['id']}/checkout/"
         outcome["check out the hold"] = _post(buyer, checkout, {}).status_code
     transfer = {"to": "ravi", "amount_paise": 100, "note": "smoke"}

@@ -50,6 +50,7 @@ def test_the_demo_site_serves_its_main_flows_on_sqlite(tmp_path):
     created = {
         "buy a pass",
         "hold a flash item",
+        "repeat the hold",
         "check out the hold",
         "send money",
         "start a top-up",
@@ -57,4 +58,5 @@ def test_the_demo_site_serves_its_main_flows_on_sqlite(tmp_path):
     assert {step: outcome.get(step) for step in created} == dict.fromkeys(created, 201)
     pages = {step: status for step, status in outcome.items() if step.startswith("GET ")}
     assert pages and set(pages.values()) == {200}, pages
+    assert outcome["repeat got the same hold"] is True
     assert (outcome["check_ledger"], outcome["check_flash_stock"]) == ("ok", "ok")
