@@ -32,7 +32,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 
-from flashsale import redis_guard
+from flexpass import redis_guard
 from flexpass.realtime import broadcast_now, broadcast_on_commit, later_loop
 
 logger = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
-from flashsale import redis_guard
+from flexpass import redis_guard
 from flexpass.tallies import REFUSAL_FLASH_HOLD, refusal_record
 
 SLIDING_WINDOW_LUA = """

@@ -10,7 +10,6 @@ from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from billing import selectors, services
@@ -23,6 +22,7 @@ from billing.api.serializers import (
     WithdrawalOutput,
 )
 from billing.gateways import gateway_named
+from flexpass.api.throttling import ScopedRateThrottle
 from flexpass.idempotency import idempotent
 
 IDEMPOTENCY_KEY = OpenApiParameter(

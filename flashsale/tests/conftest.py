@@ -1,7 +1,8 @@
 import pytest
 
-from flashsale import redis_guard, throttle
+from flashsale import throttle
 from flashsale.tests.factories import UserFactory, fund, item_make
+from flexpass import redis_guard
 
 
 @pytest.fixture(autouse=True)

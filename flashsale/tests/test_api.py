@@ -419,3 +419,30 @@ def test_a_bad_signature_credits_nothing_and_cancel_gives_the_wallet_part_back(s
     wallet = wallet_ensure(user=short_api.user)
     assert (wallet.available.balance_paise, wallet.reserved.balance_paise) == (20_000, 0)
     assert Hold.objects.get(pk=hold.pk).status == HoldStatus.ACTIVE
+
+
+def test_with_redis_down_a_buyer_can_still_hold_see_pay_and_release(api, buyer, settings):
+    # given the cache (the API's rate limits, the throttle, live stock) is unreachable
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+        }
+    }
+    item = item_make(total=10, per_user_limit=2)
+
+    # when the buyer holds, looks, pays, then holds again and lets that one go
+    held = api.post(hold_url(item), {}, format="json", HTTP_IDEMPOTENCY_KEY="h1").json()
+    status = api.get(f"/api/v1/flash-sales/holds/{held['id']}/")
+    paid = api.post(
+        f"/api/v1/flash-sales/holds/{held['id']}/checkout/", {}, HTTP_IDEMPOTENCY_KEY="p1"
+    )
+    second = api.post(hold_url(item), {}, format="json", HTTP_IDEMPOTENCY_KEY="h2").json()
+    released = api.post(f"/api/v1/flash-sales/holds/{second['id']}/release/")
+
+    # then every step is answered as with Redis up (DRF's rate limits fail open)
+    assert (status.status_code, paid.status_code, released.status_code) == (200, 201, 200)
+    assert released.json()["status"] == "released"
+    assert SaleItem.objects.get(pk=item.pk).available == 9
+    assert balance(buyer) == 500_000 - item.sale_price_paise

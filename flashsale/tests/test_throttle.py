@@ -6,10 +6,11 @@ import pytest
 from django.core.cache import cache
 from django.test import RequestFactory
 
-from flashsale import redis_guard, services, throttle
+from flashsale import services, throttle
 from flashsale.errors import HoldThrottled, SoldOut
 from flashsale.models import CounterName, Hold, SaleCounter, SaleItem
 from flashsale.tests.factories import UserFactory, item_make
+from flexpass import redis_guard
 
 pytestmark = pytest.mark.django_db
 

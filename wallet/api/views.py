@@ -9,9 +9,9 @@ from rest_framework import status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
+from flexpass.api.throttling import UserRateThrottle
 from flexpass.idempotency import idempotent
 from flexpass.money import format_rupees
 from wallet import selectors, services

@@ -1,10 +1,11 @@
-"""Redis is a polite front for flash sales, never the guard: remember when it is down.
+"""Redis is a polite front, never the guard: remember when it is down.
 
-The throttle and the live-stock coalescing talk to Redis on every hold. When
-Redis is stopped or unreachable, each call would wait for the socket timeout
-(2 s in settings) before failing; this module notes the first failure and lets
-callers skip Redis for a few seconds instead, so the hold path stays fast and
-PostgreSQL alone keeps stock right. Per process, keyed by the cache location.
+The flash-sale throttle, the live-stock coalescing and the API's rate limits
+(flexpass.api.throttling) talk to Redis on every request. When Redis is stopped
+or unreachable, each call would wait for the socket timeout (2 s in settings)
+before failing; this module notes the first failure and lets callers skip Redis
+for a few seconds instead, so requests stay fast and PostgreSQL alone keeps
+money and stock right. Per process, keyed by the cache location.
 """
 
 import logging
@@ -42,7 +43,7 @@ def mark_down(exc: BaseException) -> None:
         _down_until[location] = time.monotonic() + SKIP_SECONDS
     if first:
         logger.warning(
-            "redis unreachable (%s): flash sales skip it for %ss",
+            "redis unreachable (%s): rate limits and live updates skip it for %ss",
             exc.__class__.__name__,
             SKIP_SECONDS,
         )
