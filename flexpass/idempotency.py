@@ -32,6 +32,18 @@ HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 
 
+def storable_key(key: str, max_length: int) -> str:
+    """`key` fitted to a column of `max_length`: itself when it fits, else its digest.
+
+    Services prefix the client's key (`api:`, `user:<id>:transfer:`), so a key
+    at the 255-character limit no longer fits its column. The digest is the same
+    for the same key, so a retry still finds the first request's row.
+    """
+    if len(key) <= max_length:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
 def _problem(status_code: int, title: str, detail: str, code: str) -> Response:
     body = problem(status_code=status_code, title=title, detail=detail, code=code)
     return Response(body, status=status_code, content_type=CONTENT_TYPE)

@@ -23,6 +23,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from flexpass.errors import RetryLater
+from flexpass.idempotency import storable_key
 from flexpass.realtime import broadcast_on_commit, user_group
 from wallet import lock_objects
 from wallet.errors import (
@@ -53,6 +54,7 @@ logger = logging.getLogger(__name__)
 MAX_AMOUNT_PAISE = 10**12  # ₹1,000 crore: anything larger is a typo or an attack
 RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization, deadlock, lock timeout
 ATTEMPTS = 3
+_ENTRY_KEY_LENGTH = JournalEntry._meta.get_field("idempotency_key").max_length
 
 
 @dataclass(frozen=True)
@@ -320,6 +322,8 @@ def entry_post(
     if len(locked) != len(now_ids):
         raise UnbalancedEntry("A posting names an account that does not exist.")
     request_hash = _request_hash(kind, legs, memo)
+    if idempotency_key:
+        idempotency_key = storable_key(idempotency_key, _ENTRY_KEY_LENGTH)
 
     # Decide everything before writing anything: a refused entry leaves no trace,
     # so a caller that catches InsufficientFunds inside its transaction (to try

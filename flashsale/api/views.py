@@ -33,7 +33,7 @@ from flashsale.api.serializers import (
 from flashsale.errors import HoldAlreadyPaid
 from flashsale.throttle import client_ip
 from flexpass.api.problems import CONTENT_TYPE, problem
-from flexpass.idempotency import MAX_KEY_LENGTH, idempotent
+from flexpass.idempotency import MAX_KEY_LENGTH, idempotent, storable_key
 from flexpass.money import format_rupees
 from marketplace.errors import PriceChanged
 from wallet.errors import InsufficientFunds
@@ -52,6 +52,11 @@ PROBLEM = OpenApiResponse(description="Problem details (RFC 9457).")
 
 def _visible_item_ids(sales) -> list[int]:
     return [item.pk for sale in sales for item in sale.items.all()]
+
+
+def _stored_key(key: str) -> str:
+    """The client's Idempotency-Key as the hold, order and payment rows keep it."""
+    return storable_key(f"api:{key}", MAX_KEY_LENGTH)
 
 
 class SaleListApi(APIView):
@@ -110,7 +115,7 @@ class HoldCreateApi(APIView):
             item_id=item_id,
             quantity=data.validated_data["quantity"],
             client_ip=client_ip(request),
-            request_key=f"api:{key}",
+            request_key=_stored_key(key),
         )
         response = Response(HoldOut(hold).data, status=status.HTTP_201_CREATED)
         if not created:
@@ -175,7 +180,7 @@ class HoldCheckoutApi(APIView):
             payment = services.hold_pay_mixed(
                 user=request.user,
                 hold_id=hold_id,
-                idempotency_key=f"api:{key}",
+                idempotency_key=_stored_key(key),
                 expected_amount_paise=expected,
             )
             payment = selectors.payment_access(user=request.user, payment_id=payment.pk)
@@ -188,7 +193,7 @@ class HoldCheckoutApi(APIView):
                 "The amount does not match this hold's price. Check it and try again.",
                 price_paise=amount,
             )
-        request_key = f"api:{request.headers['Idempotency-Key'].strip()}"
+        request_key = _stored_key(request.headers["Idempotency-Key"].strip())
         try:
             order, created = services.hold_checkout(
                 user=request.user, hold_id=hold_id, request_key=request_key

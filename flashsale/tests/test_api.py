@@ -446,3 +446,18 @@ def test_with_redis_down_a_buyer_can_still_hold_see_pay_and_release(api, buyer, 
     assert released.json()["status"] == "released"
     assert SaleItem.objects.get(pk=item.pk).available == 9
     assert balance(buyer) == 500_000 - item.sale_price_paise
+
+
+def test_keys_of_the_longest_allowed_length_hold_and_pay_once(api, buyer, item):
+    longest = "k" * 255  # kept as "api:<key>", longer than the columns: digested
+    url = hold_url(item)
+
+    held = api.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY=longest)
+    held_again = api.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY=longest)
+    checkout = f"/api/v1/flash-sales/holds/{held.json()['id']}/checkout/"
+    paid = api.post(checkout, {}, format="json", HTTP_IDEMPOTENCY_KEY=longest)
+
+    assert (held.status_code, held_again.status_code, paid.status_code) == (201, 201, 201)
+    assert held_again.json()["id"] == held.json()["id"]
+    assert SaleItem.objects.get(pk=item.pk).available == 9
+    assert balance(buyer) == 500_000 - item.sale_price_paise

@@ -148,6 +148,18 @@ def test_a_retried_buy_replays_the_first_answer_and_buys_once(buyer_api, funded_
     assert balance(wallet_ensure(user=funded_buyer).available) == 5_100
 
 
+
+def test_a_key_of_the_longest_allowed_length_buys_once(buyer_api, funded_buyer, plan):
+    longest = "k" * 255  # the ledger keeps it prefixed, longer than its column: digested
+
+    first = _buy(buyer_api, {"plan_id": plan.pk}, key=longest)
+    again = _buy(buyer_api, {"plan_id": plan.pk}, key=longest)
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert Purchase.objects.count() == 1
+    assert balance(wallet_ensure(user=funded_buyer).available) == 5_100
+
 def test_buying_needs_an_idempotency_key(buyer_api, plan):
     response = buyer_api.post("/api/v1/passes/", {"plan_id": plan.pk}, format="json")
 

@@ -570,3 +570,14 @@ def test_a_retry_after_the_first_request_died_gets_its_outcome_and_moves_money_o
     assert replay["Idempotent-Replayed"] == "true"
     assert JournalEntry.objects.filter(kind="transfer").count() == 1
     assert (available(asha), available(ravi)) == (99_000, 1_000)
+
+
+def test_a_key_of_the_longest_allowed_length_moves_money_once(api, asha, ravi):
+    longest = "k" * 255  # the ledger keeps it prefixed, longer than its column: digested
+
+    first = send(api, {"to": "@ravi", "amount_paise": 1_000}, key=longest)
+    again = send(api, {"to": "@ravi", "amount_paise": 1_000}, key=longest)
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json()["id"] == first.json()["id"]
+    assert (available(asha), available(ravi)) == (99_000, 1_000)
