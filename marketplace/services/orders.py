@@ -239,8 +239,11 @@ def order_open_split(
 
 
 def _fulfil_plan(order: Order) -> str:
-    """MARKETPLACE's fulfilment: buy the order's plan from the available balance."""
+    """MARKETPLACE's fulfilment: buy the order's plan from the available balance, at the
+    order's price - what the buyer agreed to and what the hold plus the card part add up
+    to, even if the vendor changed the plan's price meanwhile."""
     plan = plan_for_sale(plan_id=order.plan_id, buyer=order.buyer)
+    plan.price_paise = order.price_paise  # for this purchase only (not saved)
     wallet = wallet_ensure(user=order.buyer)
     purchase = purchase_record(
         buyer=order.buyer,
