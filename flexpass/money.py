@@ -37,7 +37,9 @@ def parse_rupees(text: str) -> int:
         value = Decimal(cleaned)
     except InvalidOperation as exc:
         raise ValueError("Enter an amount in rupees, like 250 or 99.50.") from exc
-    if not value.is_finite():
+    # An exponent like 1e999999999 overflows the arithmetic below (decimal.Overflow is
+    # no ValueError); no real amount has more than 15 digits before the point.
+    if not value.is_finite() or value.adjusted() > 15:
         raise ValueError("Enter an amount in rupees, like 250 or 99.50.")
     paise = value * 100
     if paise != paise.to_integral_value():

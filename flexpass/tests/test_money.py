@@ -31,7 +31,9 @@ def test_parse_rupees_gives_exact_paise(text, paise):
     assert parse_rupees(text) == paise
 
 
-@pytest.mark.parametrize("text", ["abc", "1.234", "", "NaN", "Infinity", "1e"])
+@pytest.mark.parametrize(
+    "text", ["abc", "1.234", "", "NaN", "Infinity", "1e", "1e999999999", "-1e999999999"]
+)
 def test_parse_rupees_refuses_what_is_not_whole_paise(text):
     with pytest.raises(ValueError):
         parse_rupees(text)
