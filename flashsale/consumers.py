@@ -22,16 +22,19 @@ from flexpass.realtime import Resyncing
 class SaleConsumer(Resyncing, AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.sale_id = int(self.scope["url_route"]["kwargs"]["sale_id"])
-        items = await database_sync_to_async(selectors.sale_stock_rows)(self.sale_id)
-        if items is None:
-            await self.close(code=4404)
-            return
         self.joined = [sale_group(self.sale_id)]
         user = self.scope.get("user")
         if user is not None and user.is_authenticated:
             self.joined.append(user_group(user.pk))
+        # Subscribe, then read: a change between the two arrives as a message after the
+        # snapshot. Read first, and the last update before a sell-out could be lost.
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
+        items = await database_sync_to_async(selectors.sale_stock_rows)(self.sale_id)
+        if items is None:
+            await self.disconnect(4404)  # leave the groups now: no disconnect follows a refusal
+            await self.close(code=4404)
+            return
         await self.accept()
         await self.send_json({"type": "snapshot", "sale_id": self.sale_id, "items": items})
 

@@ -8,7 +8,8 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import close_old_connections, connection
 
-from flashsale import services
+from flashsale import selectors, services
+from flashsale.live import batched
 from flashsale.models import SaleStatus
 from flashsale.tests.factories import FlashSaleFactory, UserFactory, item_make
 from flexpass import realtime
@@ -171,3 +172,30 @@ async def test_watchers_reconnect_for_a_fresh_snapshot_when_the_layer_lost_redis
     snapshot = await again.receive_json_from(timeout=5)
     assert snapshot["items"][0]["available"] == 8
     await again.disconnect()
+
+
+async def test_a_change_while_a_watcher_connects_is_not_lost(monkeypatch):
+    # given a sale whose stock changes just as a new watcher reads its snapshot
+    item = await database_sync_to_async(item_make)(total=10)
+    buyer = await database_sync_to_async(UserFactory)()
+    read = selectors.sale_stock_rows
+
+    def read_then_someone_holds(sale_id):
+        rows = read(sale_id)
+        monkeypatch.setattr(selectors, "sale_stock_rows", read)  # once
+        with batched():  # sent at once, as the expiry job sends: no delayed resend
+            services.hold_create(user=buyer, item_id=item.pk, quantity=2)
+        return rows
+
+    monkeypatch.setattr(selectors, "sale_stock_rows", read_then_someone_holds)
+
+    # when the watcher connects
+    communicator, connected, _ = await connect(item.sale_id)
+
+    # then the snapshot (taken before the hold) is followed by the hold's update
+    assert connected
+    snapshot = await communicator.receive_json_from(timeout=5)
+    assert snapshot["items"][0]["available"] == 10
+    update = await communicator.receive_json_from(timeout=5)
+    assert (update["type"], update["item"]["available"]) == ("stock", 8)
+    await communicator.disconnect()
