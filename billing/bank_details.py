@@ -7,7 +7,7 @@ from django.utils.crypto import salted_hmac
 from billing.errors import WithdrawalRefused
 
 IFSC_RE = re.compile(r"^[A-Z]{4}0[A-Z0-9]{6}$")
-ACCOUNT_NUMBER_RE = re.compile(r"^\d{9,18}$")
+ACCOUNT_NUMBER_RE = re.compile(r"[0-9]{9,18}")  # ASCII: \d takes any script's digits
 
 
 def clean_ifsc(value) -> str:
@@ -22,7 +22,7 @@ def clean_ifsc(value) -> str:
 
 def clean_account_number(value) -> str:
     number = re.sub(r"[\s-]", "", str(value or ""))
-    if not ACCOUNT_NUMBER_RE.match(number):
+    if not ACCOUNT_NUMBER_RE.fullmatch(number):
         raise WithdrawalRefused("Bank account numbers are 9 to 18 digits.", field="account_number")
     return number
 

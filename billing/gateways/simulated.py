@@ -92,13 +92,13 @@ class SimulatedRazorpay:
         expected = payment_signature(
             key_secret=self._key_secret, order_id=order_id, payment_id=payment_id
         )
-        return hmac.compare_digest(expected, signature)
+        return hmac.compare_digest(expected.encode(), signature.encode())
 
     def verify_webhook_signature(self, *, raw_body: bytes, signature: str) -> bool:
         if not isinstance(signature, str) or not signature:
             return False
         expected = webhook_signature(webhook_secret=self._webhook_secret, raw_body=raw_body)
-        return hmac.compare_digest(expected, signature)
+        return hmac.compare_digest(expected.encode(), signature.encode())
 
     def checkout_url(self, order_id: str) -> str:
         return reverse("billing:checkout", args=[order_id])

@@ -56,7 +56,10 @@ def webhook_receive(
         WebhookEvent.objects.create(
             gateway=gateway.name,
             event_id=event_id,
-            raw_body=raw_body[:MAX_STORED_INVALID_BODY].decode("utf-8", "replace"),
+            # kept for the audit as text: PostgreSQL text cannot hold a NUL byte
+            raw_body=raw_body[:MAX_STORED_INVALID_BODY]
+            .decode("utf-8", "replace")
+            .replace("\x00", "\ufffd"),
             signature_valid=False,
             outcome="bad_signature",
             remote_addr=remote_addr,

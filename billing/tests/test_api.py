@@ -252,3 +252,30 @@ def test_openapi_schema_documents_the_idempotency_header(client):
     assert headers["Idempotency-Key"]["required"] is True
     assert "/api/v1/billing/webhooks/razorpay" in schema["paths"]
     assert "/api/v1/wallet/withdrawals" in schema["paths"]
+
+
+def test_verify_with_a_non_ascii_signature_is_a_400_problem(api, user):
+    topup_id = create_topup(api, {"amount_paise": 50_000}).json()["id"]
+    fields = pay(TopUp.objects.get(pk=topup_id))
+
+    response = api.post(
+        f"{TOPUPS}/{topup_id}/verify",
+        {"payment_id": fields["razorpay_payment_id"], "signature": "é"},
+        format="json",
+    )
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_payment_signature")
+    assert available(user) == 0
+
+
+def test_an_account_number_in_other_scripts_digits_is_refused(api, user):
+    fund(user, 100_000)
+    bank = {**BANK, "account_number": "١٢٣٤٥٦٧٨٩٠١٢"}  # Arabic-Indic digits
+
+    response = api.post(
+        WITHDRAWALS, {"amount_paise": 30_000, **bank}, format="json", HTTP_IDEMPOTENCY_KEY="w1"
+    )
+
+    assert response.status_code == 400
+    assert {error["field"] for error in response.json()["errors"]} == {"account_number"}
+    assert Withdrawal.objects.count() == 0

@@ -428,3 +428,11 @@ def test_webhook_endpoint_is_throttled_per_ip(settings, post_webhook):
     codes = [post_webhook(b"{}", "bad").status_code for _ in range(4)]
 
     assert codes == [400, 400, 400, 429]
+
+
+def test_a_forged_body_with_a_nul_byte_is_refused_and_kept_for_the_audit(user, post_webhook):
+    response = post_webhook(b'{"event": "payment.captured", "x": "\x00"}', "0" * 64, "evt_nul")
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_webhook_signature")
+    refused = WebhookEvent.objects.get()
+    assert (refused.outcome, "\ufffd" in refused.raw_body) == ("bad_signature", True)
