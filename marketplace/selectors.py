@@ -45,10 +45,14 @@ class CatalogFilters:
     @classmethod
     def from_params(cls, params) -> "CatalogFilters":
         """Read filters from query parameters; anything unknown falls back to the default."""
-        q = " ".join(str(params.get("q", "")).split())[:MAX_QUERY_LENGTH]
-        category = str(params.get("category", "")).strip()[:40]
-        sort = str(params.get("sort", "")).strip()
-        kind = str(params.get("kind", "")).strip()
+
+        def param(name: str) -> str:  # PostgreSQL text cannot hold a NUL byte: drop it
+            return str(params.get(name, "")).replace("\x00", "").strip()
+
+        q = " ".join(param("q").split())[:MAX_QUERY_LENGTH]
+        category = param("category")[:40]
+        sort = param("sort")
+        kind = param("kind")
         return cls(
             q=q,
             category=category,

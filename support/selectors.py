@@ -187,7 +187,7 @@ def messages_after(
     *, conversation: Conversation, user, after_id: int = 0, limit: int | None = None
 ) -> tuple[list[Message], bool]:
     """Messages `user` may see with id > after_id, oldest first; and whether more follow."""
-    limit = min(limit or settings.SUPPORT_HISTORY_LIMIT, settings.SUPPORT_HISTORY_LIMIT)
+    limit = max(1, min(limit or settings.SUPPORT_HISTORY_LIMIT, settings.SUPPORT_HISTORY_LIMIT))
     rows = list(
         Message.objects.filter(
             conversation=conversation,

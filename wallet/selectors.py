@@ -83,9 +83,10 @@ def statement_postings(
     )
     if kind:
         postings = postings.filter(entry__kind=kind)
-    if date_from:
+    # The calendar's first and last days bound nothing (and would overflow in UTC).
+    if date_from and date_from > date.min:
         postings = postings.filter(entry__created_at__gte=_day_start(date_from))
-    if date_to:
+    if date_to and date_to < date.max:
         postings = postings.filter(entry__created_at__lt=_day_start(date_to + timedelta(days=1)))
     return postings
 

@@ -10,6 +10,7 @@ import logging
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -130,6 +131,7 @@ def status_phrase(code: int) -> str:
         return "Error"
 
 
+@csrf_exempt  # a POST to an unknown address is a 404 problem, not the CSRF page
 def api_not_found(request, exception=None):
     body = problem(
         status_code=404,

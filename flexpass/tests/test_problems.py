@@ -124,3 +124,12 @@ def test_every_response_carries_a_request_id(client):
 
     assert given["X-Request-ID"] == "abc-123"
     assert len(made["X-Request-ID"]) == 32
+
+
+@pytest.mark.django_db
+def test_a_post_to_an_unknown_api_address_is_a_404_problem_even_without_csrf():
+    response = Client(enforce_csrf_checks=True).post("/api/v1/nowhere/", {})
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "not_found"

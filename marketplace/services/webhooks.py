@@ -62,7 +62,11 @@ class InvalidWebhookUrl(DomainError):
 
 
 def _check_url(url: str) -> None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is no number or out of range
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise InvalidWebhookUrl(f"That is not a valid URL: {exc}.") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidWebhookUrl("Webhook URLs must be http(s) URLs.")
 

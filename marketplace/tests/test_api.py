@@ -148,7 +148,6 @@ def test_a_retried_buy_replays_the_first_answer_and_buys_once(buyer_api, funded_
     assert balance(wallet_ensure(user=funded_buyer).available) == 5_100
 
 
-
 def test_a_key_of_the_longest_allowed_length_buys_once(buyer_api, funded_buyer, plan):
     longest = "k" * 255  # the ledger keeps it prefixed, longer than its column: digested
 
@@ -159,6 +158,7 @@ def test_a_key_of_the_longest_allowed_length_buys_once(buyer_api, funded_buyer, 
     assert again.json() == first.json()
     assert Purchase.objects.count() == 1
     assert balance(wallet_ensure(user=funded_buyer).available) == 5_100
+
 
 def test_buying_needs_an_idempotency_key(buyer_api, plan):
     response = buyer_api.post("/api/v1/passes/", {"plan_id": plan.pk}, format="json")
@@ -345,3 +345,11 @@ def test_the_schema_documents_the_marketplace(api):
     buy = schema["paths"]["/api/v1/passes/"]["post"]
     assert any(p["name"] == "Idempotency-Key" for p in buy["parameters"])
     assert "examples" in buy["requestBody"]["content"]["application/json"]
+
+
+def test_catalog_filters_with_a_nul_byte_are_read_without_it(api, plan):
+    by_query = api.get("/api/v1/catalog/services/", {"q": "image\x00gen"})
+    by_category = api.get("/api/v1/catalog/services/", {"category": "\x00"})
+
+    assert by_query.status_code == by_category.status_code == 200
+    assert [s["slug"] for s in by_query.json()["results"]] == ["imagegen-pro"]

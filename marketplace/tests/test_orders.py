@@ -180,7 +180,6 @@ def test_a_captured_payment_pays_and_fulfils_the_order(
     assert Purchase.objects.count() == 1
 
 
-
 def test_an_order_is_fulfilled_at_its_own_price_after_the_plan_price_rises(short_buyer, plan):
     # given an order for the ₹49 pass, then the vendor raises the price and money comes in
     order = services.order_create(buyer=short_buyer, plan=plan, idempotency_key="o1")
@@ -196,6 +195,7 @@ def test_an_order_is_fulfilled_at_its_own_price_after_the_plan_price_rises(short
     assert purchase.price_paise == order.price_paise == 4_900
     assert balance(wallet_ensure(user=short_buyer).available) == 10_000
     assert_ledger_balanced()
+
 
 def test_the_job_fulfils_an_order_whose_buyer_never_came_back(short_buyer, plan):
     order = services.order_create(buyer=short_buyer, plan=plan, idempotency_key="o1")

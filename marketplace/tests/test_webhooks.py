@@ -238,3 +238,16 @@ def test_endpoint_urls_must_be_http_or_https():
     assert good.status_code == 201
     assert good.json()["secret"].startswith("whsec_")
     assert vendor.webhook_endpoints.count() == 1
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://example.com:99999/", "http://e.com:x/"])
+def test_endpoint_urls_that_do_not_parse_are_refused(url):
+    vendor = VendorFactory()
+    secret = keys.api_key_create(vendor=vendor, mode="live").secret
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+    response = client.post("/api/v1/vendor/webhooks/endpoints/", {"url": url}, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_webhook_url")
+    assert vendor.webhook_endpoints.count() == 0

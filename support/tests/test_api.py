@@ -304,3 +304,13 @@ def test_the_notification_list_is_bounded_in_queries(asha, django_assert_max_num
     with django_assert_max_num_queries(3):
         response = client.get("/api/v1/notifications/", {"limit": 25})
     assert len(response.json()["results"]) == 25
+
+
+def test_a_negative_page_size_gives_the_smallest_page(asha, operator, conversation):
+    for n in range(2):
+        services.message_send(conversation_id=conversation.pk, sender=operator, body=f"r{n}")
+
+    page = api_for(asha).get(f"{BASE}{conversation.pk}/messages/", {"limit": -5})
+
+    assert page.status_code == 200
+    assert (len(page.json()["results"]), page.json()["more"]) == (1, True)

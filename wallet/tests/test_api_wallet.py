@@ -581,3 +581,12 @@ def test_a_key_of_the_longest_allowed_length_moves_money_once(api, asha, ravi):
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json()["id"] == first.json()["id"]
     assert (available(asha), available(ravi)) == (99_000, 1_000)
+
+
+def test_statement_dates_at_the_ends_of_the_calendar_bound_nothing(api, history):
+    response = api.get(
+        "/api/v1/wallet/statement", {"date_from": "0001-01-01", "date_to": "9999-12-31"}
+    )
+
+    assert response.status_code == 200
+    assert response.json()["count"] == 3
