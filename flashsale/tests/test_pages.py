@@ -98,6 +98,20 @@ def test_a_refused_hold_shows_a_toast_and_changes_nothing(signed_in, item):
     assert Hold.objects.count() == 0
 
 
+
+def test_a_refused_hold_goes_back_only_to_our_own_pages(signed_in, item):
+    SaleItem.objects.filter(pk=item.pk).update(available=0)
+    url = reverse("flashsale:hold_create", args=[item.pk])
+
+    ours = signed_in.post(url, {"next": "/flash/?from=card"})
+    elsewhere = signed_in.post(url, {"next": "https://evil.example/phish"})
+
+    assert (ours.status_code, ours["Location"]) == (302, "/flash/?from=card")
+    assert (elsewhere.status_code, elsewhere["Location"]) == (
+        302,
+        reverse("flashsale:storefront"),
+    )
+
 def test_a_throttled_hold_is_429_with_retry_after_and_says_why(signed_in, buyer, settings):
     settings.FLASH_HOLDS_PER_USER = 1
     first, second = item_make(total=5), item_make(total=5)
