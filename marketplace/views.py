@@ -244,7 +244,10 @@ def checkout(request, plan_id: int):
             message = "Your wallet does not cover this any more. Pay the rest by UPI or card below."
         else:
             message = str(exc)
-        fresh = selectors.plan_live(plan_id=plan_id) if status != 404 else plan
+        try:  # the page again with the price as it is now, if the plan is still on sale
+            fresh = selectors.plan_live(plan_id=plan_id)
+        except DomainError:  # paused or gone since: what the buyer saw, with the refusal
+            fresh = plan
         return render(
             request,
             "marketplace/checkout.html",

@@ -297,6 +297,29 @@ def test_checkout_of_a_paused_service_is_404(client, funded_buyer, plan):
     assert not Purchase.objects.exists()
 
 
+def test_a_service_paused_during_checkout_shows_the_refusal(
+    client, funded_buyer, plan, monkeypatch
+):
+    from marketplace import views
+
+    buy = views.services.pass_purchase
+
+    def paused_just_now(**kwargs):
+        Service.objects.filter(pk=plan.service_id).update(status=ServiceStatus.PAUSED)
+        return buy(**kwargs)
+
+    monkeypatch.setattr(views.services, "pass_purchase", paused_just_now)
+    client.force_login(funded_buyer)
+
+    response = client.post(
+        reverse("marketplace:checkout", args=[plan.pk]), {"idempotency_key": "a"}
+    )
+
+    assert response.status_code == 409
+    assert "not on sale right now" in response.content.decode()
+    assert not Purchase.objects.exists()
+
+
 # --- my passes and receipts -----------------------------------------------------------------
 
 
