@@ -15,6 +15,10 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+# The largest primary key a table can hold (bigint). Ids from URLs and bodies are
+# checked against it before plain SQL: SQLite overflows on a larger one (the ORM copes).
+MAX_ID = 2**63 - 1
+
 
 @cache
 def _fields(model) -> tuple:

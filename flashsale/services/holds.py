@@ -50,6 +50,7 @@ from flashsale.services.stock import (
     stock_take,
 )
 from flashsale.services.waitlist import waitlist_offer
+from flexpass import rows
 from flexpass.errors import DomainError
 from marketplace.models import OrderStatus
 from wallet.services import money_transaction
@@ -128,6 +129,8 @@ def _item_for_hold(item_id: int, now) -> SaleItem:
     its holds are overdue) in one hand-written query: this runs for every request of a
     storm, and building the same query with the ORM costs more CPU than the database
     spends answering it. Other fields load lazily if anyone asks (Model.from_db)."""
+    if not 0 < item_id <= rows.MAX_ID:
+        raise ItemNotFound(f"There is no sale item #{item_id}.")
     sql = _ITEM_FOR_HOLD_SQL.format(
         hold=Hold._meta.db_table,
         item=SaleItem._meta.db_table,

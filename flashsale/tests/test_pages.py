@@ -98,7 +98,6 @@ def test_a_refused_hold_shows_a_toast_and_changes_nothing(signed_in, item):
     assert Hold.objects.count() == 0
 
 
-
 def test_a_refused_hold_goes_back_only_to_our_own_pages(signed_in, item):
     SaleItem.objects.filter(pk=item.pk).update(available=0)
     url = reverse("flashsale:hold_create", args=[item.pk])
@@ -111,6 +110,7 @@ def test_a_refused_hold_goes_back_only_to_our_own_pages(signed_in, item):
         302,
         reverse("flashsale:storefront"),
     )
+
 
 def test_a_throttled_hold_is_429_with_retry_after_and_says_why(signed_in, buyer, settings):
     settings.FLASH_HOLDS_PER_USER = 1

@@ -53,6 +53,13 @@ def run() -> None:
         outcome["repeat got the same hold"] = same
         checkout = f"/api/v1/flash-sales/holds/{held.json()['id']}/checkout/"
         outcome["check out the hold"] = _post(buyer, checkout, {}).status_code
+    huge = 10**20  # beyond SQLite's integers: hand-written SQL must not see it
+    outcome["hold an item id too large"] = _post(
+        buyer, f"/api/v1/flash-sales/items/{huge}/holds/", {"quantity": 1}
+    ).status_code
+    outcome["buy a plan id too large"] = _post(
+        buyer, "/api/v1/passes/", {"plan_id": huge}
+    ).status_code
     transfer = {"to": "ravi", "amount_paise": 100, "note": "smoke"}
     outcome["send money"] = _post(buyer, "/api/v1/wallet/transfers", transfer).status_code
     topup = {"amount_paise": 50_000}

@@ -59,4 +59,5 @@ def test_the_demo_site_serves_its_main_flows_on_sqlite(tmp_path):
     pages = {step: status for step, status in outcome.items() if step.startswith("GET ")}
     assert pages and set(pages.values()) == {200}, pages
     assert outcome["repeat got the same hold"] is True
+    assert (outcome["hold an item id too large"], outcome["buy a plan id too large"]) == (404, 400)
     assert (outcome["check_ledger"], outcome["check_flash_stock"]) == ("ok", "ok")

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from flexpass.rows import MAX_ID
 from marketplace.models import (
     Order,
     PassStatus,
@@ -144,7 +145,7 @@ class PurchaseOutput(serializers.Serializer):
 
 
 class BuyInput(serializers.Serializer):
-    plan_id = serializers.IntegerField(min_value=1)
+    plan_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     expected_price_paise = serializers.IntegerField(
         required=False,
         help_text="The price the buyer was shown. If the server's price differs, nothing is "

@@ -96,6 +96,8 @@ def _plan_loaded(plan_id: int, *, buyer_id: int | None = None, key: str = "") ->
     """The plan (service, vendor and category attached), or None. The plan also carries
     `earlier_purchase_id` (this buyer's purchase under `key`, if any) and
     `vendor_has_webhooks`."""
+    if not 0 < plan_id <= rows.MAX_ID:
+        return None
     with connection.cursor() as cursor:
         cursor.execute(_plan_sql(), [buyer_id, key, plan_id])
         row = cursor.fetchone()
