@@ -199,7 +199,7 @@ class RefundForm(forms.Form):
         widget=forms.TextInput(attrs={"size": 60}),
         help_text="Shown to the buyer and kept in the books.",
     )
-    idempotency_key = forms.CharField(widget=forms.HiddenInput)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
 
     def clean(self):
         data = super().clean()

@@ -61,6 +61,8 @@ def purchase_refund(
     """Refund `amount_paise` of a purchase. The same key returns the first refund."""
     existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
+        if existing.purchase_id != purchase_id:
+            raise RefundRefused("This refund form was already used for another purchase.")
         return existing
     validate_amount(amount_paise)
     reason = (reason or "").strip()
@@ -118,7 +120,9 @@ def purchase_refund(
         legs.append(Leg(platform_account(AccountKind.PLATFORM_ADJUSTMENTS), -shortfall))
     if fee_part:
         legs.append(Leg(platform_account(AccountKind.PLATFORM_REVENUE), -fee_part))
-    cancelled, clawed, debt = _cashback_reverse(purchase, amount_paise, legs, buyer_available)
+    cancelled, clawed, debt = _cashback_reverse(
+        purchase, legs, buyer_available, refunded=(refunded_before, refunded_total)
+    )
 
     entry = entry_post(
         kind=EntryKind.REFUND,
@@ -129,7 +133,7 @@ def purchase_refund(
         metadata={"purchase": purchase.pk, "reason": reason[:200]},
         acting_user=acting_user,
     )
-    _pass_cut(purchase, full=full, fraction=(amount_paise, purchase.price_paise))
+    _pass_cut(purchase, full=full, refunded=(refunded_before, refunded_total))
     vendor_events.purchase_event_record(
         purchase=purchase, event_type="pass.refunded", amount_paise=amount_paise
     )
@@ -165,16 +169,22 @@ def _merge(legs: list[Leg]) -> list[Leg]:
     return [Leg(account, amount) for account, amount in totals.values() if amount]
 
 
-def _cashback_reverse(purchase, amount_paise, legs, buyer_available) -> tuple[int, int, int]:
+def _cashback_reverse(purchase, legs, buyer_available, *, refunded) -> tuple[int, int, int]:
     """Add the legs that take back this refund's share of the cashback.
 
-    Returns (cancelled while pending, clawed back after release, debt).
+    `refunded` is (before, after) this refund. The share is taken on those running
+    totals, like the vendor's, so partial refunds that add up to the price take
+    back exactly the whole cashback. Returns (cancelled while pending, clawed back
+    after release, debt).
     """
     grant = CashbackGrant.objects.select_for_update().filter(purchase=purchase).first()
     if grant is None:
         return 0, 0, 0
+    before, after = refunded
+    amount_paise = after - before
     part = min(
-        share_of(grant.amount_paise, amount_paise, purchase.price_paise),
+        share_of(grant.amount_paise, after, purchase.price_paise)
+        - share_of(grant.amount_paise, before, purchase.price_paise),
         grant.amount_paise - grant.cancelled_paise - grant.clawed_back_paise,
     )
     if part <= 0:
@@ -200,8 +210,12 @@ def _cashback_reverse(purchase, amount_paise, legs, buyer_available) -> tuple[in
     return 0, take, part - take
 
 
-def _pass_cut(purchase, *, full: bool, fraction: tuple[int, int]) -> None:
-    """Revoke the pass on a full refund; otherwise shorten it in proportion."""
+def _pass_cut(purchase, *, full: bool, refunded: tuple[int, int]) -> None:
+    """Revoke the pass on a full refund; otherwise shorten it in proportion.
+
+    `refunded` is (before, after) this refund: the pass keeps the unrefunded share
+    of what it was sold as, however many partial refunds got it there.
+    """
     now = timezone.now()
     the_pass = Pass.objects.select_for_update().filter(purchase=purchase).first()
     if the_pass is None or the_pass.status != PassStatus.ACTIVE:
@@ -209,16 +223,21 @@ def _pass_cut(purchase, *, full: bool, fraction: tuple[int, int]) -> None:
     if full:
         Pass.objects.filter(pk=the_pass.pk).update(status=PassStatus.REVOKED, updated_at=now)
         return
-    part, whole = fraction
+    before, after = refunded
+    price = purchase.price_paise
     if the_pass.kind == PlanKind.TIME and the_pass.expires_at:
-        length = the_pass.expires_at - the_pass.starts_at
-        new_end = the_pass.expires_at - timedelta(seconds=length.total_seconds() * part / whole)
+        # Its length now is the share left after the earlier refunds: scale that.
+        length = (the_pass.expires_at - the_pass.starts_at).total_seconds()
+        new_end = the_pass.starts_at + timedelta(
+            seconds=length * (price - after) / (price - before)
+        )
         changes = {"expires_at": new_end, "updated_at": now}
         if new_end <= now:
             changes["status"] = PassStatus.EXPIRED
         Pass.objects.filter(pk=the_pass.pk).update(**changes)
     elif the_pass.kind == PlanKind.USAGE and the_pass.units_total:
-        cut = -(-the_pass.units_total * part // whole)  # ceil: the refund takes whole units
+        # ceil, on the running totals: each refund takes whole units, none twice
+        cut = -(-the_pass.units_total * after // price) - -(-the_pass.units_total * before // price)
         units_left = max(0, (the_pass.units_left or 0) - cut)
         changes = {"units_left": units_left, "updated_at": now}
         if units_left == 0:

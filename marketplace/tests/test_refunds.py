@@ -10,6 +10,7 @@ from marketplace import rewards, services
 from marketplace.models import CashbackGrant, Pass, Purchase, Refund
 from marketplace.refunds import RefundRefused, purchase_refund, share_of
 from marketplace.tests.factories import (
+    PlanFactory,
     assert_ledger_balanced,
     balance,
     usage_plan,
@@ -218,6 +219,51 @@ def test_a_partial_refund_of_a_usage_pass_takes_whole_units(funded_buyer, staff)
     assert (the_pass.units_left, the_pass.status) == (90, "active")
 
 
+def test_partial_refunds_shorten_a_time_pass_by_their_share_of_the_original(bought, staff):
+    the_pass = Pass.objects.get(purchase=bought)
+    sold_for = the_pass.expires_at - the_pass.starts_at  # 24 h for ₹49
+
+    refund(bought, 2_450, staff, key="r1")  # half
+    refund(bought, 1_225, staff, key="r2")  # a quarter more: 75 % refunded
+
+    the_pass.refresh_from_db()
+    assert the_pass.expires_at - the_pass.starts_at == sold_for / 4
+
+
+def test_partial_refunds_that_add_up_to_the_price_take_back_the_whole_cashback(funded_buyer, staff):
+    plan = PlanFactory(price_paise=6_021)  # cashback ₹3.01: a third of it is no whole paisa
+    purchase = services.pass_purchase(buyer=funded_buyer, plan=plan, idempotency_key="p")
+
+    for key in ("r1", "r2", "r3"):
+        refund(purchase, 2_007, staff, key=key)
+
+    grant = CashbackGrant.objects.get(purchase=purchase)
+    assert (grant.amount_paise, grant.cancelled_paise, grant.status) == (301, 301, "cancelled")
+    assert balance(pending_account(funded_buyer)) == 0
+    assert_ledger_balanced()
+
+
+def test_a_usage_pass_refunded_in_parts_loses_each_unit_once(funded_buyer, staff):
+    plan = usage_plan(price_paise=9_900, units=100)
+    purchase = services.pass_purchase(buyer=funded_buyer, plan=plan, idempotency_key="u")
+
+    for key in ("r1", "r2", "r3"):
+        refund(purchase, 3_000, staff, key=key)  # 30.3 % each: 91 % in all
+
+    the_pass = Pass.objects.get(purchase=purchase)
+    assert the_pass.units_left == 100 - 91  # ceil(90.9), not 3 x ceil(30.3) = 93
+
+
+def test_a_refund_key_already_used_for_another_purchase_is_refused(bought, funded_buyer, staff):
+    other = services.pass_purchase(buyer=funded_buyer, plan=bought.plan, idempotency_key="b2")
+    refund(bought, 1_000, staff, key="same")
+
+    with pytest.raises(RefundRefused, match="another purchase"):
+        refund(other, 1_000, staff, key="same")
+
+    assert Purchase.objects.get(pk=other.pk).refunded_paise == 0
+
+
 def test_a_refund_of_an_unknown_purchase_is_not_found(staff):
     from flexpass.errors import NotFound
 
@@ -267,3 +313,13 @@ def test_staff_without_the_refund_permission_cannot_refund(client, bought):
     response = client.get(f"/admin/marketplace/purchase/{bought.pk}/refund/")
 
     assert response.status_code == 403
+
+
+def test_the_admin_refund_form_refuses_an_overlong_key(client, bought):
+    client.force_login(UserFactory(email="root@example.com", is_staff=True, is_superuser=True))
+    url = f"/admin/marketplace/purchase/{bought.pk}/refund/"
+
+    response = client.post(url, {"amount": "1", "reason": "x", "idempotency_key": "k" * 150})
+
+    assert response.status_code == 200  # the form again, with its error
+    assert Refund.objects.count() == 0
