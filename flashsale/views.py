@@ -192,7 +192,7 @@ def hold_detail(request, hold_id: int):
     except DomainError:
         return render(request, "404.html", status=404)
     if hold.status == HoldStatus.ACTIVE and not hold.is_open():
-        services.hold_expire(hold_id=hold.pk)  # lazy expiry: the units go back now
+        services.hold_settle_overdue(hold_id=hold.pk)  # lazy expiry, paid-in-time first
         hold = selectors.hold_access(user=request.user, hold_id=hold_id)
     if hold.status == HoldStatus.CONFIRMED and not request.htmx:
         return redirect("flashsale:order", order_id=hold.order.pk)

@@ -135,7 +135,7 @@ class HoldDetailApi(APIView):
     def get(self, request, hold_id: int):
         hold = selectors.hold_access(user=request.user, hold_id=hold_id)
         if hold.status == "active" and not hold.is_open():
-            services.hold_expire(hold_id=hold.pk)  # lazy expiry: its units go back now
+            services.hold_settle_overdue(hold_id=hold.pk)  # lazy expiry, paid-in-time first
             hold = selectors.hold_access(user=request.user, hold_id=hold_id)
         return Response(HoldOut(hold).data)
 

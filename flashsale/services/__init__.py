@@ -6,6 +6,7 @@ from flashsale.services.holds import (
     hold_create,
     hold_expire,
     hold_release,
+    hold_settle_overdue,
     hold_void,
     holds_expire_overdue,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "hold_expire",
     "hold_pay_mixed",
     "hold_release",
+    "hold_settle_overdue",
     "hold_void",
     "holds_expire_overdue",
     "item_create",

@@ -383,6 +383,16 @@ def hold_expire(*, hold_id: int, now=None) -> bool:
     return True
 
 
+def hold_settle_overdue(*, hold_id: int, now=None) -> None:
+    """Lazy expiry of one hold whose time ran out, as the job does it: a card payment
+    captured in time confirms it first (pages and the API read the hold after this)."""
+    from flashsale.services.payments import payments_sync_captured
+
+    now = now or timezone.now()
+    payments_sync_captured(hold_ids=[hold_id], now=now)
+    hold_expire(hold_id=hold_id, now=now)
+
+
 def holds_expire_overdue(
     *, item_ids=None, user_id: int | None = None, now=None, limit: int | None = None
 ) -> int:
