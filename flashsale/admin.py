@@ -26,6 +26,7 @@ from flashsale.models import (
     InventoryEvent,
     Product,
     SaleItem,
+    SaleStatus,
     WaitlistEntry,
 )
 from flexpass.errors import DomainError
@@ -83,6 +84,18 @@ class FlashSaleAdmin(admin.ModelAdmin):
     def metrics_link(self, obj):
         url = reverse("admin:flashsale_flashsale_metrics", args=[obj.pk])
         return format_html('<a href="{}">View metrics</a>', url)
+
+    def save_model(self, request, obj, form, change):
+        was_on = change and form.initial.get("status") == SaleStatus.PUBLISHED
+        super().save_model(request, obj, form, change)
+        if was_on and obj.status != SaleStatus.PUBLISHED:
+            # After the admin's own transaction: voiding moves money (open card payments).
+            sale_id, staff = obj.pk, request.user
+            reason = f"The sale was {obj.get_status_display().lower()}."
+            transaction.on_commit(
+                lambda: services.sale_holds_void(sale_id=sale_id, acting_user=staff, reason=reason)
+            )
+            self.message_user(request, "Its open holds end now and their units go back.")
 
     def get_urls(self):
         extra = [

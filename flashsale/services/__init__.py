@@ -9,6 +9,7 @@ from flashsale.services.holds import (
     hold_settle_overdue,
     hold_void,
     holds_expire_overdue,
+    sale_holds_void,
 )
 from flashsale.services.payments import (
     hold_pay_mixed,
@@ -45,6 +46,7 @@ __all__ = [
     "payment_sync",
     "payments_sync_due",
     "platform_fee",
+    "sale_holds_void",
     "waitlist_join",
     "waitlist_leave",
     "waitlist_offer",

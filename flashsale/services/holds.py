@@ -487,3 +487,24 @@ def hold_void(*, hold_id: int, acting_user, reason: str = "") -> Hold:
     return hold_release(
         user=hold.user, hold_id=hold_id, acting_user=acting_user, reason=reason or "voided by staff"
     )
+
+
+def sale_holds_void(*, sale_id: int, acting_user, reason: str) -> int:
+    """Staff took a sale off (cancelled, or back to draft): its open holds end now.
+
+    Each is voided like the admin's action does it (units back, open card payment
+    cancelled), so nobody checks out of a sale that is no longer on. A checkout
+    racing this flips the same hold row: one of them wins. Returns how many.
+    """
+    ids = Hold.objects.filter(item__sale_id=sale_id, status=HoldStatus.ACTIVE).values_list(
+        "pk", flat=True
+    )
+    voided = 0
+    with live.batched():
+        for hold_id in list(ids):
+            try:
+                hold_void(hold_id=hold_id, acting_user=acting_user, reason=reason)
+            except DomainError:  # paid or overdue meanwhile: the checkout or the job has it
+                continue
+            voided += 1
+    return voided

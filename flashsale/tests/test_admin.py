@@ -18,6 +18,7 @@ from flashsale.tests.factories import (
     fund,
     item_make,
 )
+from flexpass.errors import DomainError
 
 pytestmark = pytest.mark.django_db
 
@@ -214,3 +215,44 @@ def test_every_flash_sale_admin_page_opens(staff_client, item):
     statuses = {page: staff_client.get(page).status_code for page in pages}
 
     assert set(statuses.values()) == {200}, statuses
+
+
+def _change_form_data(response) -> dict:
+    """What the admin change page would post back unchanged (the sale and its inlines)."""
+    data = {}
+    forms = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        management = inline.formset.management_form
+        data |= {management.add_prefix(n): management[n].value() for n in management.fields}
+        forms += list(inline.formset.forms)
+    for form in forms:
+        for name, field in form.fields.items():
+            value = form[name].value()
+            if value is None:
+                continue
+            if hasattr(field.widget, "decompress"):  # split date and time
+                for index, part in enumerate(field.widget.decompress(value)):
+                    data[f"{form.add_prefix(name)}_{index}"] = str(part)
+            else:
+                data[form.add_prefix(name)] = value
+    return data
+
+
+def test_cancelling_a_sale_in_the_admin_ends_its_open_holds(
+    staff_client, item, django_capture_on_commit_callbacks
+):
+    buyer = UserFactory()
+    fund(buyer, 500_000)
+    hold, _ = services.hold_create(user=buyer, item_id=item.pk, quantity=1)
+    url = reverse("admin:flashsale_flashsale_change", args=[item.sale_id])
+
+    data = _change_form_data(staff_client.get(url)) | {"status": "cancelled"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(url, data)
+
+    assert response.status_code == 302, response.context["errors"]
+    hold.refresh_from_db()
+    assert hold.status == HoldStatus.RELEASED
+    assert SaleItem.objects.get(pk=item.pk).available == item.total
+    with pytest.raises(DomainError):
+        services.hold_checkout(user=buyer, hold_id=hold.pk)

@@ -164,7 +164,6 @@ def test_a_capture_before_expiry_wins_even_when_the_expiry_job_runs_first(short_
     assert_books_right()
 
 
-
 def test_a_hold_paid_in_time_reads_as_confirmed_once_its_time_is_up(client, short_buyer, hold):
     # given a card payment captured before the hold ran out, and the hold's time now up
     payment = services.hold_pay_mixed(user=short_buyer, hold_id=hold.pk, idempotency_key="k1")
@@ -179,6 +178,7 @@ def test_a_hold_paid_in_time_reads_as_confirmed_once_its_time_is_up(client, shor
     # then it is confirmed with its order, not "expired"
     assert (answer["status"], answer["order_id"]) == ("confirmed", FlashOrder.objects.get().pk)
     assert_books_right()
+
 
 def test_a_capture_after_expiry_buys_nothing_and_the_money_stays_in_the_wallet(
     short_buyer, hold, item
