@@ -237,6 +237,9 @@ class Hold(models.Model):
     # The client's Idempotency-Key (API) or form token (pages): a repeat of the
     # same request returns this hold instead of taking more stock.
     request_key = models.CharField(max_length=255, null=True, blank=True)
+    # The item's price when the units were taken: what checkout charges, whatever
+    # staff do to the item's price while the hold runs.
+    unit_price_paise = models.BigIntegerField()
 
     objects = HoldQuerySet.as_manager()
 
@@ -259,6 +262,11 @@ class Hold(models.Model):
 
     def is_open(self, now=None) -> bool:
         return self.status == HoldStatus.ACTIVE and self.expires_at > (now or timezone.now())
+
+    @property
+    def amount_paise(self) -> int:
+        """What checkout charges: the held price times the units."""
+        return self.unit_price_paise * self.quantity
 
 
 class EventKind(models.TextChoices):

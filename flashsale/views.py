@@ -142,7 +142,7 @@ def hold_create(request, item_id: int):
 
 def _hold_context(request, hold, error: str = "") -> dict:
     now = timezone.now()
-    amount = hold.item.sale_price_paise * hold.quantity
+    amount = hold.amount_paise
     balance = wallet_balances(user_id=request.user.pk).available_paise
     short = max(0, amount - balance)
     open_payment = selectors.hold_open_payment(hold=hold) if hold.status == "active" else None

@@ -92,7 +92,7 @@ class HoldOut(serializers.Serializer):
         return max(0, int((hold.expires_at - timezone.now()).total_seconds()))
 
     def get_amount_paise(self, hold: Hold) -> int:
-        return hold.item.sale_price_paise * hold.quantity
+        return hold.amount_paise
 
     def get_order_id(self, hold: Hold) -> int | None:
         order = getattr(hold, "order", None) if hold.status == HoldStatus.CONFIRMED else None

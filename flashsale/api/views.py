@@ -187,7 +187,7 @@ class HoldCheckoutApi(APIView):
             body = FlashPaymentOut(payment, context={"request": request}).data
             return Response(body, status=status.HTTP_202_ACCEPTED)
         hold = selectors.hold_access(user=request.user, hold_id=hold_id)
-        amount = hold.item.sale_price_paise * hold.quantity
+        amount = hold.amount_paise
         if expected is not None and expected != amount:
             raise PriceChanged(
                 "The amount does not match this hold's price. Check it and try again.",

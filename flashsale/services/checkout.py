@@ -97,7 +97,7 @@ def hold_confirm_and_pay(
         return None
 
     item: SaleItem = hold.item
-    amount = item.sale_price_paise * hold.quantity
+    amount = hold.amount_paise
     if item.plan_id:
         entry, fee, purchase = _pay_for_plan(user=user, hold=hold, item=item, amount=amount)
     else:
@@ -108,7 +108,7 @@ def hold_confirm_and_pay(
         user=user,
         item=item,
         quantity=hold.quantity,
-        unit_price_paise=item.sale_price_paise,
+        unit_price_paise=hold.unit_price_paise,
         amount_paise=amount,
         fee_paise=fee,
         entry=entry,

@@ -48,14 +48,14 @@ WITH allowed AS (
 ), took AS (
     UPDATE {item} SET available = available - %(quantity)s
     WHERE id = %(item_id)s AND available >= %(quantity)s AND EXISTS (SELECT 1 FROM allowed)
-    RETURNING id
+    RETURNING id, sale_price_paise
 ), held AS (
     INSERT INTO {hold} (item_id, user_id, quantity, status, source, created_at, expires_at,
-                        resolved_at, request_key)
+                        resolved_at, request_key, unit_price_paise)
     SELECT id, %(user_id)s, %(quantity)s, %(active)s, %(source)s, %(now)s,
-           %(expires_at)s, NULL, %(request_key)s
+           %(expires_at)s, NULL, %(request_key)s, sale_price_paise
     FROM took
-    RETURNING id
+    RETURNING id, unit_price_paise
 ), logged AS (
     INSERT INTO {event} (item_id, hold_id, kind, delta, metadata, acting_user_id, created_at)
     SELECT %(item_id)s, id, %(kind)s, -%(quantity)s, %(metadata)s::jsonb, NULL, %(now)s
@@ -65,6 +65,7 @@ WITH allowed AS (
 SELECT
     (SELECT count(*) FROM allowed),
     (SELECT hold_id FROM logged),
+    (SELECT unit_price_paise FROM held),
     1 / (1 - ((SELECT count(*) FROM allowed) - (SELECT count(*) FROM logged)))
 """
 
@@ -101,7 +102,7 @@ def hold_insert(*, user, item: SaleItem, quantity: int, request_key, now):
     }
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            allowed, hold_id = _execute(params)
+            allowed, hold_id, unit_price = _execute(params)
             break
         except DataError as exc:
             if getattr(exc.__cause__, "sqlstate", None) == "22012":  # allowed, then sold out
@@ -125,18 +126,19 @@ def hold_insert(*, user, item: SaleItem, quantity: int, request_key, now):
         created_at=now,
         expires_at=expires_at,
         request_key=request_key or None,
+        unit_price_paise=unit_price,
     )
     hold._state.adding = False
     hold._state.db = connection.alias
     return hold
 
 
-def _execute(params) -> tuple[int, int | None]:
+def _execute(params) -> tuple[int, int | None, int | None]:
     def run():
         with connection.cursor() as cursor:
             cursor.execute(_statement(), params)
-            allowed, hold_id, _ = cursor.fetchone()
-        return allowed, hold_id
+            allowed, hold_id, unit_price, _ = cursor.fetchone()
+        return allowed, hold_id, unit_price
 
     if connection.in_atomic_block:
         with transaction.atomic(durable=True):  # a savepoint in tests, an error elsewhere

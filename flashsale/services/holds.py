@@ -264,6 +264,7 @@ def _hold_insert_steps(*, user, item: SaleItem, quantity: int, request_key, now)
         created_at=now,
         expires_at=now + timedelta(seconds=settings.FLASH_HOLD_SECONDS),
         request_key=request_key or None,
+        unit_price_paise=item.sale_price_paise,
     )
     event_append(
         item_id=item.pk,

@@ -141,7 +141,7 @@ def _payment_open(*, user, hold_id: int, key: str, expected, now) -> FlashPaymen
     if open_payment is not None:
         return open_payment  # one open payment per hold: a second click continues the first
     item = hold.item
-    price = item.sale_price_paise * hold.quantity
+    price = hold.amount_paise
     if expected is not None and expected != price:
         raise PriceChanged(
             f"This hold costs {format_rupees(price)}. Check the amount and try again.",

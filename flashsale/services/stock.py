@@ -147,7 +147,7 @@ def item_terms_change(*, item: SaleItem, **terms) -> SaleItem:
     """Change an item's price, per-customer limit or position (staff, from the admin).
 
     Stock is not a term: it moves only through restocks and holds. A hold pays
-    the price current when it is checked out.
+    the price it was taken at (Hold.unit_price_paise): a change reaches new holds.
     """
     unknown = set(terms) - {"sale_price_paise", "per_user_limit", "position"}
     if unknown:

@@ -87,6 +87,7 @@ def waitlist_offer(*, item: SaleItem, units: int, now=None) -> int:
                 source=HoldSource.WAITLIST,
                 created_at=now,
                 expires_at=expires_at,
+                unit_price_paise=item.sale_price_paise,
             )
             event_append(
                 item_id=item.pk,

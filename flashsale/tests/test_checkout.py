@@ -150,3 +150,21 @@ def test_a_marketplace_plan_sells_a_real_pass_at_the_flash_price(buyer):
     assert balance(buyer) == 500_000 - 1_900
     plan.refresh_from_db()
     assert plan.price_paise == 4_900  # the plan's own price is untouched
+
+
+def test_a_hold_pays_the_price_it_was_taken_at_after_staff_change_it(item, hold_write_path):
+    # given a buyer holding one unit at the sale price, then staff raising the price
+    buyer = UserFactory()
+    fund(buyer, 500_000)
+    held_at = item.sale_price_paise
+    hold, _ = services.hold_create(user=buyer, item_id=item.pk, quantity=1)
+    services.item_terms_change(item=item, sale_price_paise=held_at + 10_000)
+
+    # when they check out, and someone else holds after the change
+    order, _ = services.hold_checkout(user=buyer, hold_id=hold.pk)
+    later, _ = services.hold_create(user=UserFactory(), item_id=item.pk, quantity=1)
+
+    # then the first pays the price they held at; the change reaches new holds only
+    assert (order.unit_price_paise, order.amount_paise) == (held_at, held_at)
+    assert balance(buyer) == 500_000 - held_at
+    assert later.amount_paise == held_at + 10_000
