@@ -139,7 +139,7 @@ def _redis_take(keys, limits, member, now_ms, window_ms) -> int:
 def hold_slot_take(*, user_id: int, ip: str) -> Slot:
     """Record one hold for the account and the IP, or raise Throttled with the wait."""
     window_ms = settings.FLASH_THROTTLE_WINDOW_SECONDS * 1000
-    names = (f"flash:throttle:user:{user_id}", f"flash:throttle:ip:{ip or 'unknown'}")
+    names = (f"flash:throttle:user:{user_id}", f"flash:throttle:ip:{network_of(ip)}")
     limits = (settings.FLASH_HOLDS_PER_USER, settings.FLASH_HOLDS_PER_IP)
     member = uuid.uuid4().hex
     now_ms = int(time.time() * 1000)
@@ -191,6 +191,23 @@ def throttle_reset() -> None:
 
 
 # --- the client's IP ------------------------------------------------------------------------
+
+
+def network_of(ip: str) -> str:
+    """What one 'IP' is for the per-IP window: the address for IPv4, its /64 for IPv6.
+
+    One IPv6 subscriber gets a whole /64 (and often more): counted per address,
+    anyone could take every unit by cycling through their own addresses.
+    """
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip or "unknown"
+    if address.version == 4:
+        return str(address)
+    if address.ipv4_mapped is not None:  # ::ffff:10.0.0.1 is 10.0.0.1
+        return str(address.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{address}/64", strict=False))
 
 
 def client_ip(request) -> str:

@@ -65,6 +65,23 @@ def test_a_third_hold_from_one_address_is_refused_whoever_asks(settings):
     assert throttle_blocks(third) == 1
 
 
+def test_ipv6_addresses_of_one_subscriber_share_the_per_ip_window(settings):
+    settings.FLASH_HOLDS_PER_USER = 5
+    first, second, third = items(3)
+    for item, address in ((first, "2001:db8:1:2::1"), (second, "2001:db8:1:2::ffff")):
+        services.hold_create(user=UserFactory(), item_id=item.pk, quantity=1, client_ip=address)
+
+    with pytest.raises(HoldThrottled, match="your network"):
+        services.hold_create(
+            user=UserFactory(), item_id=third.pk, quantity=1, client_ip="2001:db8:1:2:a:b:c:d"
+        )
+
+    services.hold_create(  # another subscriber's /64
+        user=UserFactory(), item_id=third.pk, quantity=1, client_ip="2001:db8:1:3::1"
+    )
+    assert SaleItem.objects.get(pk=third.pk).available == 4
+
+
 def test_refused_holds_do_not_use_up_the_window(buyer):
     # given an item nobody can have any more
     gone = item_make(total=1, per_user_limit=1)
