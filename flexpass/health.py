@@ -75,7 +75,8 @@ def run_readiness_checks() -> dict[str, dict]:
 
 @never_cache
 def healthz(request):
-    return JsonResponse({"status": "ok"})
+    """Alive. `now_ms` is the server's clock: pages set their countdowns by it (app.js)."""
+    return JsonResponse({"status": "ok", "now_ms": int(time.time() * 1000)})
 
 
 @never_cache

@@ -17,7 +17,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from flashsale.models import FlashOrder, Hold, HoldStatus, SaleItem
-from flashsale.tests.factories import UserFactory, fund, item_make
+from flashsale.tests.factories import FlashSaleFactory, UserFactory, fund, item_make
 
 pytestmark = [
     pytest.mark.browser,
@@ -187,3 +187,30 @@ def test_a_short_wallet_pays_the_rest_by_card_and_sees_the_order(
     assert order.payment.status == "fulfilled"
     assert Hold.objects.get(pk=order.hold_id).status == HoldStatus.CONFIRMED
     assert SaleItem.objects.get(pk=item.pk).available == 4
+
+
+def test_a_fast_browser_clock_does_not_end_the_countdown_early(
+    browser, live_server_url, close_body_connections
+):
+    # given a sale that opens in ten minutes, watched from a browser whose clock is an hour fast
+    sale = FlashSaleFactory(
+        name="Midnight drop",
+        starts_at=timezone.now() + timedelta(minutes=10),
+        ends_at=timezone.now() + timedelta(hours=2),
+    )
+    item_make(sale=sale, total=5)
+    context = browser.new_context()
+    page = context.new_page()
+    page.clock.install(time=timezone.now() + timedelta(hours=1))
+    reloads = []
+    page.on("load", lambda _: reloads.append(1))
+
+    # when the storefront opens
+    page.goto(f"{live_server_url}/flash/")
+
+    # then it counts down the server's ten minutes, and nothing reloads the page
+    countdown = page.locator("[data-countdown]").first
+    expect(countdown).to_have_text(re.compile(r"^(09m [0-5]\ds|10m 00s)$"), timeout=10_000)
+    page.wait_for_timeout(2_500)
+    assert len(reloads) == 1
+    context.close()

@@ -43,10 +43,30 @@
     document.querySelector(".nav").classList.toggle("open");
   });
 
+  // Countdowns run on the server's clock, not the browser's: a browser clock a few
+  // minutes fast would end a sale's countdown early and reload a page the server still
+  // calls "upcoming", again and again, at the busiest moment. /healthz says the time;
+  // half the round trip is the best guess of its age. Nothing counts until it answers
+  // (or 2 s pass: then the browser's clock it is).
+  var skewMs = 0;
+  window.serverNow = function () { return Date.now() + skewMs; };
+  function syncClock() {
+    var sent = Date.now();
+    var ask = fetch("/healthz", { cache: "no-store", credentials: "omit" })
+      .then(function (r) { return r.json(); })
+      .then(function (body) {
+        var back = Date.now();
+        if (typeof body.now_ms === "number") skewMs = body.now_ms + (back - sent) / 2 - back;
+      })
+      .catch(function () { /* keep the browser's clock */ });
+    var late = new Promise(function (resolve) { setTimeout(resolve, 2000); });
+    return Promise.race([ask, late]);
+  }
+
   // <span data-countdown="ISO-8601"> counts down to that moment.
   function tickCountdowns() {
     document.querySelectorAll("[data-countdown]").forEach(function (el) {
-      var left = Math.max(0, Math.floor((new Date(el.dataset.countdown) - new Date()) / 1000));
+      var left = Math.max(0, Math.floor((new Date(el.dataset.countdown) - window.serverNow()) / 1000));
       var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
       el.textContent = (h ? h + "h " : "") + String(m).padStart(2, "0") + "m " + String(s).padStart(2, "0") + "s";
       if (left === 0 && !el.dataset.done) {
@@ -55,6 +75,9 @@
       }
     });
   }
-  tickCountdowns();
-  setInterval(tickCountdowns, 1000);
+  var clocked = document.querySelector("[data-countdown], [data-hold-progress]");
+  (clocked ? syncClock() : Promise.resolve()).then(function () {
+    tickCountdowns();
+    setInterval(tickCountdowns, 1000);
+  });
 })();

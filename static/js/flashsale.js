@@ -120,7 +120,8 @@
   // The hold page's bar shrinks with the time left; the last 20 seconds turn red.
   function tickHoldBars() {
     document.querySelectorAll("[data-hold-progress]").forEach(function (bar) {
-      var start = new Date(bar.dataset.start), end = new Date(bar.dataset.end), now = new Date();
+      var start = new Date(bar.dataset.start), end = new Date(bar.dataset.end);
+      var now = window.serverNow ? window.serverNow() : Date.now();
       var left = Math.max(0, Math.min(1, (end - now) / (end - start)));
       bar.style.width = (left * 100).toFixed(1) + "%";
       var panel = bar.closest(".fs-hold");
