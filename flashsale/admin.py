@@ -115,6 +115,10 @@ class FlashSaleAdmin(admin.ModelAdmin):
     def metrics_view(self, request, sale_id: int | None = None):
         sale = get_object_or_404(FlashSale, pk=sale_id) if sale_id else None
         now = timezone.now()
+        # Lazy expiry first, as the storefront does it: with beat stopped, an overdue
+        # hold's units would count as neither live stock nor pending.
+        item_ids = None if sale is None else list(sale.items.values_list("pk", flat=True))
+        services.holds_expire_overdue(item_ids=item_ids, now=now)
         figures = selectors.sale_figures(sale=sale, now=now)
         context = {
             **self.admin_site.each_context(request),
