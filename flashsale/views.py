@@ -5,6 +5,7 @@ services (sold out, throttled, expired...) become a toast (htmx) or a message
 (plain form posts); nothing a refused request touched has changed.
 """
 
+import functools
 import json
 import uuid
 from urllib.parse import urlencode
@@ -127,14 +128,19 @@ def hold_create(request, item_id: int):
     except ValueError:
         quantity = 0
     token = request.POST.get("token", "").strip()[:64] or uuid.uuid4().hex
+    hold_for = functools.partial(
+        services.hold_create,
+        user=request.user,
+        item_id=item_id,
+        quantity=quantity,
+        client_ip=client_ip(request),
+    )
     try:
-        hold, _created = services.hold_create(
-            user=request.user,
-            item_id=item_id,
-            quantity=quantity,
-            client_ip=client_ip(request),
-            request_key=f"web:{token}",
-        )
+        hold, created = hold_for(request_key=f"web:{token}")
+        if not created and not hold.is_open():
+            # The form's token guards against a double click. A form that came back
+            # (the Back button) after its hold ended is a new press: a new hold.
+            hold, created = hold_for(request_key=f"web:{uuid.uuid4().hex}")
     except DomainError as exc:
         return _refused(request, exc, back)
     return _go(request, reverse("flashsale:hold", args=[hold.pk]))

@@ -101,7 +101,7 @@ def hold_create(
             request_key=request_key,
             now=now,
         )
-    except DomainError:
+    except DomainError as exc:
         # A repeat of a request that already got its hold gets that hold, whatever
         # changed since (sold out, throttled, sale over). Looked up only here, so
         # first requests - all of a storm - pay nothing for it.
@@ -109,6 +109,11 @@ def hold_create(
             first = _hold_for_key(user=user, request_key=request_key, item=item, quantity=quantity)
             if first is not None:
                 return first, False
+        # Counted once a refusal is final: a repeat that got its first hold is none.
+        if isinstance(exc, SoldOut):
+            counter_bump(item_id=item.pk, name=CounterName.OVERSELL_BLOCKED)
+        elif isinstance(exc, HoldThrottled):
+            counter_bump(item_id=item.pk, name=CounterName.THROTTLE_BLOCKED)
         raise
 
 
@@ -175,12 +180,10 @@ def _hold_create(*, user, item, quantity, client_ip, request_key, now) -> tuple[
     _validate_quantity(quantity, item)
     if item.available < quantity and not (item.has_overdue and _expire_overdue_for(item, now)):
         # Sold out before we even try: no throttle slot, no transaction.
-        counter_bump(item_id=item.pk, name=CounterName.OVERSELL_BLOCKED)
         raise SoldOut(_sold_out_message(item, item.available))
     try:
         slot = throttle.hold_slot_take(user_id=user.pk, ip=client_ip)
     except throttle.Throttled as exc:
-        counter_bump(item_id=item.pk, name=CounterName.THROTTLE_BLOCKED)
         raise HoldThrottled(_throttle_message(exc), retry_after=exc.retry_after) from None
     try:
         hold, created = _hold_create_checked(
@@ -205,7 +208,6 @@ def _hold_create_checked(*, user, item, quantity, request_key, now) -> tuple[Hol
             # Someone took the last units since we read; overdue holds may free some.
             if attempt == 1 and _expire_overdue_for(item, now):
                 continue
-            counter_bump(item_id=item.pk, name=CounterName.OVERSELL_BLOCKED)
             raise
         except PerUserLimitReached:
             # Units of the user's own expired holds come back lazily: retry once.

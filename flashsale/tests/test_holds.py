@@ -190,6 +190,9 @@ def test_a_repeat_after_the_item_sold_out_still_gets_its_first_hold(buyer):
 
     assert (again.pk, created) == (first.pk, False)
     assert SaleItem.objects.get(pk=item.pk).available == 0
+    # the repeat was no oversell attempt; the other request was
+    counted = SaleCounter.objects.filter(item=item, name=CounterName.OVERSELL_BLOCKED)
+    assert sum(counted.values_list("value", flat=True)) == 1
 
 
 def test_a_sold_out_item_with_an_overdue_hold_sells_that_unit_again(buyer):
