@@ -182,6 +182,9 @@ class Purchase(models.Model):
     price_paise = models.BigIntegerField()
     fee_paise = models.BigIntegerField()
     vendor_share_paise = models.BigIntegerField()
+    # The plan's terms as sold ("Unlimited use for 24 hours"): the receipt says what was
+    # bought, whatever the vendor makes of the plan later.
+    plan_terms = models.CharField(max_length=120, blank=True, default="")
     entry = models.ForeignKey(
         "wallet.JournalEntry", on_delete=models.PROTECT, related_name="purchases"
     )

@@ -118,6 +118,7 @@ class ReceiptOutput(serializers.Serializer):
     service_name = serializers.CharField(source="service.name")
     plan = serializers.IntegerField(source="plan_id")
     plan_name = serializers.CharField(source="plan.name")
+    plan_terms = serializers.CharField(help_text="What the plan gave when it was bought.")
     vendor_name = serializers.CharField(source="vendor.business_name")
     price_paise = serializers.IntegerField()
     status = serializers.ChoiceField(choices=PurchaseStatus.choices)

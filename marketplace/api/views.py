@@ -101,6 +101,7 @@ RECEIPT_EXAMPLE = {
     "service_name": "ImageGen Pro",
     "plan": 12,
     "plan_name": "Day pass",
+    "plan_terms": "Unlimited use for 24 hours",
     "vendor_name": "PixelForge Studio",
     "price_paise": 4900,
     "status": "paid",

@@ -39,6 +39,7 @@ from marketplace.models import (
     WebhookEndpoint,
 )
 from marketplace.services import usage as vendor_events
+from marketplace.terms import plan_terms
 from support.services import notify
 from wallet.errors import IdempotencyConflict
 from wallet.models import AccountKind, EntryKind, LedgerAccount
@@ -243,6 +244,7 @@ def purchase_record(
         price_paise=price,
         fee_paise=fee,
         vendor_share_paise=share,
+        plan_terms=plan_terms(plan)[:120],
         entry=entry,
         order=order,
         idempotency_key=idempotency_key,

@@ -410,6 +410,18 @@ def test_the_receipt_shows_the_purchase_and_is_private(client, funded_buyer, pla
     assert client.get(reverse("marketplace:purchases")).content.decode().count("purchase-row") == 0
 
 
+def test_the_receipt_states_the_terms_as_sold_after_the_plan_changes(client, funded_buyer, plan):
+    purchase = services.pass_purchase(buyer=funded_buyer, plan=plan, idempotency_key="a")
+    type(plan).objects.filter(pk=plan.pk).update(duration_hours=48)  # the vendor, later
+    client.force_login(funded_buyer)
+
+    html = client.get(reverse("marketplace:receipt", args=[purchase.pk])).content.decode()
+    api = client.get(f"/api/v1/passes/receipts/{purchase.pk}/").json()
+
+    assert "Unlimited use for 24 hours" in html and "48 hours" not in html
+    assert api["plan_terms"] == "Unlimited use for 24 hours"
+
+
 def test_the_receipts_list(client, funded_buyer, plan):
     services.pass_purchase(buyer=funded_buyer, plan=plan, idempotency_key="a")
     client.force_login(funded_buyer)
