@@ -1,4 +1,5 @@
 from celery import shared_task
+from django.conf import settings
 
 from flashsale import services
 from flexpass.jobs import job_record_run
@@ -13,6 +14,6 @@ def holds_expire() -> int:
     payments are synced first (fulfilled, failed or expired with their hold).
     """
     services.payments_sync_due()  # card payments captured in time confirm their holds first
-    count = services.holds_expire_overdue()
+    count = services.holds_expire_overdue(limit=settings.FLASH_EXPIRY_BATCH)
     job_record_run("flashsale-expire-holds")
     return count

@@ -401,8 +401,9 @@ def holds_expire_overdue(
 ) -> int:
     """Expire overdue holds (all, or of some items / one user). Safe to run twice and late.
 
-    The beat job calls it for everything; pages and the hold path call it for
-    the items they show or take, so stock is right even with beat stopped.
+    The beat job calls it for everything (FLASH_EXPIRY_BATCH a run); pages and the
+    hold path call it for the items they show or take, so stock is right even with
+    beat stopped, FLASH_LAZY_EXPIRY_BATCH at a time (the default `limit`).
     """
     now = now or timezone.now()
     overdue = Hold.objects.overdue(now)
@@ -412,7 +413,7 @@ def holds_expire_overdue(
         overdue = overdue.filter(user_id=user_id)
     ids = list(
         overdue.order_by("expires_at", "pk").values_list("pk", flat=True)[
-            : limit or settings.FLASH_EXPIRY_BATCH
+            : limit or settings.FLASH_LAZY_EXPIRY_BATCH
         ]
     )
     if not ids:

@@ -329,3 +329,22 @@ def test_inventory_events_cannot_be_edited_or_deleted(item):
         InventoryEvent.objects.filter(pk=event.pk).delete()
 
     assert InventoryEvent.objects.get(pk=event.pk).delta == 10
+
+
+def test_a_read_expires_a_small_batch_and_the_job_the_rest(client, item, settings):
+    # given five overdue holds and no job run since (a storm's leftovers, beat stopped)
+    settings.FLASH_LAZY_EXPIRY_BATCH = 2
+    for _ in range(5):
+        overdue(services.hold_create(user=UserFactory(), item_id=item.pk, quantity=1)[0])
+
+    # when someone reads the sales, then the job runs
+    client.get("/flash/")
+    after_read = Hold.objects.filter(status=HoldStatus.EXPIRED).count()
+    from flashsale.tasks import holds_expire
+
+    holds_expire()
+
+    # then the read returned a small batch on its way; the job took the rest
+    assert after_read == 2
+    assert Hold.objects.filter(status=HoldStatus.EXPIRED).count() == 5
+    assert SaleItem.objects.get(pk=item.pk).available == 10

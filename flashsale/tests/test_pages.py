@@ -84,7 +84,6 @@ def test_a_double_submitted_hold_form_holds_once(signed_in, buyer, item):
     assert SaleItem.objects.get(pk=item.pk).available == 9
 
 
-
 def test_the_hold_form_sent_again_after_its_hold_ended_holds_anew(signed_in, buyer, item):
     url = reverse("flashsale:hold_create", args=[item.pk])
     signed_in.post(url, {"token": "page-1"})
@@ -96,6 +95,7 @@ def test_the_hold_form_sent_again_after_its_hold_ended_holds_anew(signed_in, buy
     second = Hold.objects.exclude(pk=first.pk).get(user=buyer)
     assert second.status == HoldStatus.ACTIVE
     assert SaleItem.objects.get(pk=item.pk).available == 9
+
 
 def test_a_refused_hold_shows_a_toast_and_changes_nothing(signed_in, item):
     SaleItem.objects.filter(pk=item.pk).update(available=0)

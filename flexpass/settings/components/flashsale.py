@@ -32,6 +32,10 @@ FLASH_PLATFORM_FEE_PERCENT = env.str("FLASH_PLATFORM_FEE_PERCENT", default="10")
 # The expiry job: how often and how many holds per run (it is also applied lazily).
 FLASH_EXPIRY_JOB_SECONDS = env.int("FLASH_EXPIRY_JOB_SECONDS", default=30)
 FLASH_EXPIRY_BATCH = env.int("FLASH_EXPIRY_BATCH", default=500)
+# Lazy expiry on the way through a page, an API read or a hold takes at most this many
+# (each is its own transaction): after a storm with beat stopped, a read must not spend
+# seconds returning hundreds of units; the next reads (or the job) take the rest.
+FLASH_LAZY_EXPIRY_BATCH = env.int("FLASH_LAZY_EXPIRY_BATCH", default=50)
 
 CELERY_BEAT_SCHEDULE.setdefault(
     "flashsale-expire-holds",
