@@ -217,7 +217,8 @@ def usage_ingest(*, key: ApiKey, events: list[EventIn], now=None) -> IngestOutco
     endpoints read and one outbox INSERT.
     """
     now = now or timezone.now()
-    future_limit = now + timedelta(seconds=settings.USAGE_FUTURE_TOLERANCE_SECONDS)
+    tolerance = timedelta(seconds=settings.USAGE_FUTURE_TOLERANCE_SECONDS)
+    future_limit = now + tolerance
     results: list[EventResult | None] = [None] * len(events)
     seen: set[str] = set()
     tokens = {e.pass_token for e in events}
@@ -257,6 +258,11 @@ def usage_ingest(*, key: ApiKey, events: list[EventIn], now=None) -> IngestOutco
             if reason is None:
                 p = passes.get(e.pass_token)
                 reason = refusals[e.pass_token] = _pass_refusal(p, key, test_mode, now)
+            if not reason and e.occurred_at is not None:
+                # Use from before the pass existed (a clock at year 1, a replayed log)
+                # is not use of this pass: the same clock tolerance as for the future.
+                if e.occurred_at < passes[e.pass_token].starts_at - tolerance:
+                    reason = "timestamp_before_pass"
         if reason:
             results[i] = EventResult(e.event_id, REFUSED, reason)
         else:

@@ -205,6 +205,12 @@ def test_a_batch_reports_each_event_and_refuses_what_does_not_fit(live_key, boug
         {"event_id": "c", "pass_token": bought.token, "units": 4},
         {"event_id": "d", "pass_token": bought.token, "units": 0},
         {"event_id": "e", "pass_token": bought.token, "units": 1, "timestamp": future},
+        {
+            "event_id": "y1",
+            "pass_token": bought.token,
+            "units": 1,
+            "timestamp": "0001-01-01T00:00Z",
+        },
         {"event_id": "f", "pass_token": "nope", "units": 1},
         {"pass_token": bought.token},
     ]
@@ -213,7 +219,7 @@ def test_a_batch_reports_each_event_and_refuses_what_does_not_fit(live_key, boug
 
     body = response.json()
     assert response.status_code == 200
-    assert (body["accepted"], body["duplicate"], body["refused"]) == (2, 1, 5)
+    assert (body["accepted"], body["duplicate"], body["refused"]) == (2, 1, 6)
     assert [(r["event_id"], r["status"], r.get("reason")) for r in body["results"]] == [
         ("a", "accepted", None),
         ("old", "duplicate", None),
@@ -221,6 +227,7 @@ def test_a_batch_reports_each_event_and_refuses_what_does_not_fit(live_key, boug
         ("c", "accepted", None),
         ("d", "refused", "units_not_positive"),
         ("e", "refused", "timestamp_in_future"),
+        ("y1", "refused", "timestamp_before_pass"),
         ("f", "refused", "unknown_pass"),
         ("", "refused", "malformed: event_id"),
     ]
