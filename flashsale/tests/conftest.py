@@ -23,6 +23,18 @@ def _roomy_throttle(settings):
 
 
 @pytest.fixture
+def redis_unreachable(settings):
+    """The cache (throttle, rate limits, live-stock coalescing) at a port where nothing listens."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+        }
+    }
+
+
+@pytest.fixture
 def buyer(db):
     user = UserFactory()
     fund(user, 500_000)

@@ -421,15 +421,8 @@ def test_a_bad_signature_credits_nothing_and_cancel_gives_the_wallet_part_back(s
     assert Hold.objects.get(pk=hold.pk).status == HoldStatus.ACTIVE
 
 
-def test_with_redis_down_a_buyer_can_still_hold_see_pay_and_release(api, buyer, settings):
+def test_with_redis_down_a_buyer_can_still_hold_see_pay_and_release(api, buyer, redis_unreachable):
     # given the cache (the API's rate limits, the throttle, live stock) is unreachable
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
-        }
-    }
     item = item_make(total=10, per_user_limit=2)
 
     # when the buyer holds, looks, pays, then holds again and lets that one go

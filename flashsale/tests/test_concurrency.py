@@ -81,15 +81,8 @@ def test_300_buyers_for_100_units_get_exactly_100_holds(hold_write_path):
     assert stock_discrepancies() == (1, [])
 
 
-def test_with_redis_down_the_storm_still_sells_exactly_the_stock(settings, caplog):
+def test_with_redis_down_the_storm_still_sells_exactly_the_stock(redis_unreachable, caplog):
     # given the cache (throttle, broadcast coalescing) points at a port where nothing listens
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
-        }
-    }
     item = item_make(total=100, per_user_limit=1)
     buyers = users_make(300)
 
