@@ -170,16 +170,24 @@ def _check_metered(plan: Plan) -> None:
         raise PlanNotMetered("This plan is not a metered plan on sale.")
 
 
-def _start(*, user, plan: Plan, now, token: str | None = None) -> MeteredSession:
-    """Create the session and reserve its first block (caller's durable transaction)."""
+def _start(
+    *, user, plan: Plan, now, token: str | None = None, terms: tuple[int, str] | None = None
+) -> MeteredSession:
+    """Create the session and reserve its first block (caller's durable transaction).
+
+    `terms` is the (rate, unit) the user agreed to, when they agreed before the start
+    (a grant, a consultation): a vendor changing the plan in between does not change
+    what this session bills. Without it, the plan's terms now.
+    """
     _check_metered(plan)
+    rate_paise, unit = terms or (plan.metered_rate_paise, plan.metered_unit)
     fields = {"token": token} if token else {}
     session = MeteredSession.objects.create(
         user=user,
         plan=plan,
         vendor_id=plan.service.vendor_id,
-        rate_paise=plan.metered_rate_paise,
-        unit=plan.metered_unit,
+        rate_paise=rate_paise,
+        unit=unit,
         started_at=now,
         last_heartbeat_at=now,
         **fields,
@@ -192,16 +200,26 @@ def _start(*, user, plan: Plan, now, token: str | None = None) -> MeteredSession
 
 
 @money_transaction
-def session_start(*, user, plan: Plan, now=None) -> MeteredSession:
-    """Start a metered session on `plan`, reserving the first block (402 if unaffordable)."""
-    return _start(user=user, plan=plan, now=now or timezone.now())
+def session_start(
+    *, user, plan: Plan, now=None, terms: tuple[int, str] | None = None
+) -> MeteredSession:
+    """Start a metered session on `plan`, reserving the first block (402 if unaffordable).
+    `terms`: the (rate, unit) the user agreed to earlier, if they did (see _start)."""
+    return _start(user=user, plan=plan, now=now or timezone.now(), terms=terms)
 
 
 def session_grant_issue(*, user, plan: Plan, now=None) -> tuple[str, datetime]:
     """The user's consent for `plan`'s vendor to start one session: (grant, redeem by)."""
     _check_metered(plan)
     now = now or timezone.now()
-    payload = {"u": user.pk, "p": plan.pk, "n": secrets.token_urlsafe(12)}
+    # The rate and unit the user agrees to travel with the grant: what the session bills.
+    payload = {
+        "u": user.pk,
+        "p": plan.pk,
+        "n": secrets.token_urlsafe(12),
+        "r": plan.metered_rate_paise,
+        "m": plan.metered_unit,
+    }
     grant = signing.dumps(payload, salt=_GRANT_SALT, compress=True)
     return GRANT_PREFIX + grant, now + timedelta(seconds=settings.SESSION_GRANT_SECONDS)
 
@@ -250,7 +268,8 @@ def session_start_by_vendor(*, vendor_id: int, grant: str, now=None) -> MeteredS
         raise GrantUsed("This session grant has already started a session.")
     try:
         with transaction.atomic():  # a racing redemption waits here on the token index
-            return _start(user=user, plan=plan, now=now or timezone.now(), token=token)
+            terms = (data["r"], data["m"]) if "r" in data else None  # older grants: the plan's
+            return _start(user=user, plan=plan, now=now or timezone.now(), token=token, terms=terms)
     except IntegrityError as exc:
         if "token" not in str(exc):
             raise

@@ -258,11 +258,11 @@ def usage_ingest(*, key: ApiKey, events: list[EventIn], now=None) -> IngestOutco
             if reason is None:
                 p = passes.get(e.pass_token)
                 reason = refusals[e.pass_token] = _pass_refusal(p, key, test_mode, now)
-            if not reason and e.occurred_at is not None:
-                # Use from before the pass existed (a clock at year 1, a replayed log)
-                # is not use of this pass: the same clock tolerance as for the future.
-                if e.occurred_at < passes[e.pass_token].starts_at - tolerance:
-                    reason = "timestamp_before_pass"
+            # Use from before the pass existed (a clock at year 1, a replayed log) is not
+            # use of this pass: the same clock tolerance as for the future.
+            pass_start = passes[e.pass_token].starts_at if not reason else None
+            if e.occurred_at is not None and pass_start and e.occurred_at < pass_start - tolerance:
+                reason = "timestamp_before_pass"
         if reason:
             results[i] = EventResult(e.event_id, REFUSED, reason)
         else:

@@ -100,6 +100,26 @@ def test_the_vendor_starts_a_session_with_the_users_grant(vendor, per_minute, bu
 
 
 @pytest.mark.django_db
+def test_a_grant_bills_the_rate_the_user_agreed_to_after_the_vendor_raises_it(
+    vendor, per_minute, buyer
+):
+    # given a buyer's consent at ₹2/minute, then the vendor makes the plan ₹5/second
+    fund(buyer, 100_000)
+    grant = grant_for(buyer, per_minute)
+    type(per_minute).objects.filter(pk=per_minute.pk).update(
+        metered_rate_paise=500, metered_unit="second"
+    )
+
+    # when the vendor starts the session with that grant
+    started = start(vendor_client(vendor), grant)
+
+    # then it bills what the buyer agreed to
+    assert started.status_code == 201
+    assert (started.json()["rate_paise"], started.json()["unit"]) == (200, "minute")
+    assert started.json()["reserved_paise"] == 1_000
+
+
+@pytest.mark.django_db
 def test_a_grant_starts_one_session_only(vendor, per_minute, buyer):
     fund(buyer, 10_000)
     grant = grant_for(buyer, per_minute)

@@ -558,7 +558,13 @@ def _consultation_session_start(conversation_id: int, acting_user) -> int | None
         return None
     from marketplace.services.sessions import session_start
 
-    session = session_start(user=conversation.customer, plan=conversation.metered_plan)
+    # The rate the customer saw when they asked for the consultation, not today's.
+    terms = (
+        (conversation.rate_paise, conversation.rate_unit)
+        if conversation.rate_paise is not None
+        else None
+    )
+    session = session_start(user=conversation.customer, plan=conversation.metered_plan, terms=terms)
     return session.pk
 
 

@@ -517,6 +517,31 @@ def test_a_metered_consultation_is_billed_while_in_progress(asha, metered_servic
     assert wallet_ensure(user=asha).available.balance_paise == 100_000 - 3_000
 
 
+def test_a_consultation_bills_the_rate_the_customer_saw_when_asking(asha, metered_service):
+    # Given Asha asked at ₹15/minute, then the vendor raised the plan to ₹50/minute
+    from marketplace.models import Plan
+    from marketplace.tests.factories import fund
+
+    fund(asha, 100_000)
+    vendor = metered_service.vendor.user
+    consultation = services.consultation_start(
+        customer=asha, service_slug=metered_service.slug, subject="Review", body="Please"
+    )
+    Plan.objects.filter(pk=consultation.metered_plan_id).update(metered_rate_paise=5_000)
+    services.conversation_set_status(
+        conversation_id=consultation.pk, acting_user=vendor, status="accepted"
+    )
+
+    # When the vendor starts it
+    started = services.conversation_set_status(
+        conversation_id=consultation.pk, acting_user=vendor, status="in_progress"
+    )
+
+    # Then the meter runs at the rate she agreed to
+    session = started.metered_session
+    assert (session.rate_paise, session.unit) == (1_500, "minute")
+
+
 def test_a_metered_consultation_does_not_start_without_funds(asha, metered_service):
     from wallet.errors import InsufficientFunds
 
