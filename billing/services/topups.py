@@ -290,14 +290,28 @@ def topups_reconcile(*, now=None) -> dict[str, int]:
     """Ask the gateway about top-ups still open after TOPUP_RECONCILE_AFTER_MINUTES.
 
     Captured -> credited through the same exactly-once path; still unpaid after
-    TOPUP_EXPIRE_MINUTES -> expired. Safe to run twice, late or concurrently.
+    TOPUP_EXPIRE_MINUTES -> expired. Failed and expired top-ups of the last
+    TOPUP_LATE_CAPTURE_HOURS are asked too, with what is left of the batch: the
+    payer may retry on the same gateway order after a failed attempt, or pay
+    after we gave up waiting, and if that webhook never arrives nothing else
+    would credit money the gateway took. Safe to run twice, late or concurrently.
     """
     now = now or timezone.now()
     ask_before = now - timedelta(minutes=settings.TOPUP_RECONCILE_AFTER_MINUTES)
     expire_before = now - timedelta(minutes=settings.TOPUP_EXPIRE_MINUTES)
-    due = TopUp.objects.open().filter(created_at__lte=ask_before).order_by("id")
+    batch = settings.TOPUP_RECONCILE_BATCH
+    due = list(TopUp.objects.open().filter(created_at__lte=ask_before).order_by("id")[:batch])
+    if len(due) < batch:
+        late_since = now - timedelta(hours=settings.TOPUP_LATE_CAPTURE_HOURS)
+        due += (
+            TopUp.objects.filter(
+                status__in=(TopUpStatus.FAILED, TopUpStatus.EXPIRED), created_at__gte=late_since
+            )
+            .filter(gateway_order_id__gt="")
+            .order_by("id")[: batch - len(due)]
+        )
     counts: Counter[str] = Counter()
-    for topup in due[: settings.TOPUP_RECONCILE_BATCH]:
+    for topup in due:
         counts[_reconcile_one(topup=topup, expire_before=expire_before)] += 1
     return dict(counts)
 

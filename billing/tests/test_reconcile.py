@@ -75,7 +75,8 @@ def test_unpaid_topups_expire_only_after_the_expiry_window(user):
         TopUpStatus.EXPIRED,
         TopUpStatus.EXPIRED,
     )
-    assert services.topups_reconcile() == {"unchanged": 1}  # second run: nothing more to do
+    # the second run asks about the expired two again (a late capture), and changes nothing
+    assert services.topups_reconcile() == {"unchanged": 3}
     assert available(user) == 0
 
 
@@ -103,6 +104,27 @@ def test_a_capture_arriving_after_expiry_is_still_credited(user):
     assert status_of(topup) == TopUpStatus.CAPTURED
     assert available(user) == 50_000
 
+
+
+@pytest.mark.parametrize("first_attempt", ["fail", "none"])
+def test_a_late_capture_nobody_told_us_about_is_credited(user, first_attempt):
+    # given a top-up that failed (or expired unpaid), then was paid on the same order,
+    # with neither the webhook nor the browser reaching us
+    topup = topup_aged(user, minutes=40)
+    if first_attempt == "fail":
+        pay(topup, "fail")
+    services.topups_reconcile()
+    assert status_of(topup) == TopUpStatus.EXPIRED
+    pay(topup)
+
+    # when reconciliation runs again
+    counts = services.topups_reconcile()
+
+    # then the money the gateway took is in the wallet, once
+    assert counts == {"captured": 1}
+    assert status_of(topup) == TopUpStatus.CAPTURED
+    assert available(user) == 50_000
+    assert services.topups_reconcile() == {}
 
 def test_gateway_outage_changes_nothing(user, monkeypatch, caplog):
     topup = topup_aged(user, minutes=40)

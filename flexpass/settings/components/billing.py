@@ -50,6 +50,9 @@ TOPUP_DAILY_MAX_PAISE = env.int("TOPUP_DAILY_MAX_PAISE", default=20_000_000)  # 
 TOPUP_RECONCILE_AFTER_MINUTES = env.int("TOPUP_RECONCILE_AFTER_MINUTES", default=5)
 TOPUP_EXPIRE_MINUTES = env.int("TOPUP_EXPIRE_MINUTES", default=30)
 TOPUP_RECONCILE_BATCH = env.int("TOPUP_RECONCILE_BATCH", default=200)
+# Failed and expired top-ups stay payable at the gateway for a while: reconciliation keeps
+# asking about those this recent, so a late capture is credited even without its webhook.
+TOPUP_LATE_CAPTURE_HOURS = env.int("TOPUP_LATE_CAPTURE_HOURS", default=24)
 
 # Withdrawals (simulated payouts, approved by staff).
 WITHDRAWAL_MIN_PAISE = env.int("WITHDRAWAL_MIN_PAISE", default=10_000)  # ₹100
