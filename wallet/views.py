@@ -105,6 +105,13 @@ def _rupees_plain(paise: int) -> str:
     return format_rupees(paise, symbol=False).replace(",", "")
 
 
+def _csv_text(value) -> str:
+    """A text cell a spreadsheet shows as text: descriptions carry names vendors chose,
+    and a cell starting with = + - @ would run as a formula (CSV injection)."""
+    text = str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 @login_required
 @require_GET
 def statement_csv(request):
@@ -120,8 +127,8 @@ def statement_csv(request):
         writer.writerow(
             [
                 timezone.localtime(row["created_at"]).strftime("%Y-%m-%d %H:%M"),
-                row["kind_display"],
-                row["description"],
+                _csv_text(row["kind_display"]),
+                _csv_text(row["description"]),
                 _rupees_plain(row["amount_paise"]),
                 _rupees_plain(row["balance_after_paise"]),
             ]

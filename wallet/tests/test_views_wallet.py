@@ -403,3 +403,27 @@ def test_date_window_edges(client, asha):
     # Then
     assert [row[2] for row in rows(response)] == ["+₹2.00", "+₹1.00"]
     assert rows(before) == []
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_text(client):
+    # Given a line whose description starts like a formula (a vendor named their service so)
+    from wallet.services import Leg
+
+    user = UserFactory()
+    wallet = wallet_for(user)
+    services.entry_post(
+        kind="purchase",
+        legs=[
+            Leg(services.platform_account(AccountKind.GATEWAY_CLEARING), -100),
+            Leg(wallet.available, 100),
+        ],
+        memo='=HYPERLINK("http://evil.example/x","Refund") · Day pass',
+        idempotency_key="formula",
+    )
+    client.force_login(user)
+
+    # When
+    csv_text = client.get(CSV_URL).content.decode()
+
+    # Then the cell starts with a quote mark, so it shows as text; amounts stay numbers
+    assert ',"\'=HYPERLINK(""http://evil.example/x"",""Refund"") · Day pass",1.00,' in csv_text
