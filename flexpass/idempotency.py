@@ -83,19 +83,27 @@ def idempotent(view_method):
             user=request.user, key=key, endpoint=endpoint, fingerprint=fingerprint
         )
         if record_id is None:
-            first = IdempotencyRecord.objects.get(user=request.user, key=key, endpoint=endpoint)
-            if first.request_hash != fingerprint:
+            first = IdempotencyRecord.objects.filter(
+                user=request.user, key=key, endpoint=endpoint
+            ).first()
+            if first is None:
+                # The first request was refused and let go of the key just now: claim it.
+                record_id = _record_open(
+                    user=request.user, key=key, endpoint=endpoint, fingerprint=fingerprint
+                )
+            elif first.request_hash != fingerprint:
                 return _problem(
                     422,
                     "Idempotency key reused",
                     "This Idempotency-Key was used with a different request body.",
                     "idempotency_key_reused",
                 )
-            if first.status == IdempotencyRecord.Status.DONE:
+            elif first.status == IdempotencyRecord.Status.DONE:
                 replay = Response(first.response_body, status=first.response_status)
                 replay["Idempotent-Replayed"] = "true"
                 return replay
-            record_id = _record_take_over(first)
+            else:
+                record_id = _record_take_over(first)
             if record_id is None:
                 return _problem(
                     409,

@@ -590,3 +590,24 @@ def test_statement_dates_at_the_ends_of_the_calendar_bound_nothing(api, history)
 
     assert response.status_code == 200
     assert response.json()["count"] == 3
+
+
+def test_a_key_let_go_by_a_refused_twin_just_now_is_claimed_not_a_500(api, asha, ravi, monkeypatch):
+    # Given: this request's claim lost to a twin that was then refused and let the key go
+    from flexpass import idempotency
+
+    claim = idempotency._record_open
+    calls = []
+
+    def lost_then_free(**kwargs):
+        calls.append(1)
+        return None if len(calls) == 1 else claim(**kwargs)
+
+    monkeypatch.setattr(idempotency, "_record_open", lost_then_free)
+
+    # When
+    response = send(api, {"to": "@ravi", "amount_paise": 1_000}, key="twin")
+
+    # Then it claims the free key and goes through
+    assert response.status_code == 201
+    assert (available(asha), available(ravi)) == (99_000, 1_000)
