@@ -30,6 +30,11 @@ class ReservationClosed(Conflict):
     title = "Reservation already settled, released or expired"
 
 
+class ReservationOwned(Conflict):
+    code = "reservation_owned"
+    title = "Reservation belongs to a withdrawal, order or session"
+
+
 class TransferRefused(DomainError):
     status_code = 400
     code = "transfer_refused"

@@ -33,6 +33,7 @@ from wallet.errors import (
     InvalidAmount,
     RecipientNotFound,
     ReservationClosed,
+    ReservationOwned,
     TransferRefused,
     UnbalancedEntry,
 )
@@ -764,6 +765,13 @@ def reservations_expire_overdue(*, now=None, limit: int = 500) -> int:
     return sum(reservation_expire_one(reservation_id=pk) for pk in ids)
 
 
+_OWNED_RESERVATIONS = {  # purpose prefix -> what staff do instead
+    "withdrawal": "This money is held for a withdrawal: reject the withdrawal instead.",
+    "order": "This money is held for an order: cancel the order instead.",
+    "metered session": "This money is held for a metered session: stop the session instead.",
+}
+
+
 @money_transaction
 def reservation_release(*, reservation_id: int, acting_user, reason: str = "") -> Reservation:
     """Staff release a pending reservation back to the owner's available balance.
@@ -774,6 +782,11 @@ def reservation_release(*, reservation_id: int, acting_user, reason: str = "") -
     reservation = Reservation.objects.select_related("wallet__available", "wallet__reserved").get(
         pk=reservation_id
     )
+    owner = next((o for o in _OWNED_RESERVATIONS if reservation.purpose.startswith(o)), None)
+    if owner is not None:
+        # Its flow would still wait on it (a withdrawal "under review" for good, a
+        # session that cannot stop): end the flow itself, which releases the money.
+        raise ReservationOwned(_OWNED_RESERVATIONS[owner])
     reason = reason.strip()
     return reservation_void(
         reservation=reservation,

@@ -9,6 +9,7 @@ from wallet.errors import (
     InsufficientFunds,
     InvalidAmount,
     ReservationClosed,
+    ReservationOwned,
 )
 from wallet.models import AccountKind, EntryKind, ReservationStatus
 from wallet.services import platform_account, reservation_release, wallet_adjust
@@ -144,7 +145,7 @@ def test_a_double_submitted_form_adjusts_once_and_a_changed_one_conflicts(staff)
 
 def test_staff_release_a_pending_reservation_once(staff):
     wallet = funded_wallet(5_000)
-    reservation = reserve(wallet, 2_000)
+    reservation = reserve(wallet, 2_000, purpose="manual hold")
 
     released = reservation_release(reservation_id=reservation.pk, acting_user=staff, reason="stuck")
     with pytest.raises(ReservationClosed):
@@ -154,3 +155,16 @@ def test_staff_release_a_pending_reservation_once(staff):
     assert released.resolve_entry.acting_user == staff
     assert released.resolve_entry.memo == "Released by staff: stuck"
     assert balances(wallet.available, wallet.reserved) == [5_000, 0]
+
+
+@pytest.mark.parametrize("purpose", ["withdrawal", "order", "metered session 7"])
+def test_staff_cannot_release_money_a_flow_still_waits_on(staff, purpose):
+    wallet = funded_wallet(5_000)
+    reservation = reserve(wallet, 2_000, purpose=purpose)
+
+    with pytest.raises(ReservationOwned, match="instead"):
+        reservation_release(reservation_id=reservation.pk, acting_user=staff)
+
+    reservation.refresh_from_db()
+    assert reservation.status == ReservationStatus.PENDING
+    assert balances(wallet.available, wallet.reserved) == [3_000, 2_000]

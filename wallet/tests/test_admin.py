@@ -220,24 +220,28 @@ def test_void_action_releases_pending_reservations_and_skips_closed_ones(
     staff_client, staff, vendor_payable
 ):
     wallet = funded_wallet(10_000)
-    pending = reserve(wallet, 3_000)
+    pending = reserve(wallet, 3_000, purpose="manual hold")
     settled = settle(reserve(wallet, 2_000), [Leg(vendor_payable, 2_000)])
+    withdrawal = reserve(wallet, 1_000, purpose="withdrawal")
 
     response = staff_client.post(
         reverse("admin:wallet_reservation_changelist"),
-        {"action": "void_reservations", "_selected_action": [pending.pk, settled.pk]},
+        {
+            "action": "void_reservations",
+            "_selected_action": [pending.pk, settled.pk, withdrawal.pk],
+        },
         follow=True,
     )
 
-    assert (
-        "Released 1 reservation(s); 1 were already settled or released."
-        in response.content.decode()
-    )
+    html = response.content.decode()
+    assert "Released 1 reservation(s); 1 were already settled or released." in html
+    assert "reject the withdrawal instead" in html
+    assert Reservation.objects.get(pk=withdrawal.pk).status == ReservationStatus.PENDING
     pending.refresh_from_db()
     assert pending.status == ReservationStatus.VOIDED
     assert pending.resolve_entry.acting_user == staff
     assert Reservation.objects.get(pk=settled.pk).status == ReservationStatus.SETTLED
-    assert balances(wallet.available, wallet.reserved, vendor_payable) == [8_000, 0, 2_000]
+    assert balances(wallet.available, wallet.reserved, vendor_payable) == [7_000, 1_000, 2_000]
 
 
 def test_run_the_ledger_check_from_the_admin(staff_client, vendor_payable):
