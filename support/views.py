@@ -16,13 +16,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from accounts.models import User
 from flexpass.errors import DomainError
 from support import selectors, services
-from support.errors import ConversationNotFound
+from support.errors import ChatRefused, ConversationNotFound
 from support.models import (
     CONSULTATION_STATUSES,
     SUPPORT_STATUSES,
@@ -169,21 +170,12 @@ def conversation_detail(request, conversation_id: int):
 def conversation_status(request, conversation_id: int):
     """Customers end a chat or a consultation; vendors accept, start and close consultations."""
     conversation = _access_or_404(request, conversation_id)
-    snoozed_until = None
-    if request.POST.get("snooze_minutes"):
-        try:
-            minutes = int(request.POST["snooze_minutes"])
-        except ValueError:
-            minutes = 60
-        snoozed_until = timezone.now() + timedelta(minutes=max(1, minutes))
-    elif request.POST.get("snoozed_until"):
-        snoozed_until = parse_datetime(request.POST["snoozed_until"])
     try:
         services.conversation_set_status(
             conversation_id=conversation.pk,
             acting_user=request.user,
             status=request.POST.get("status", ""),
-            snoozed_until=snoozed_until,
+            snoozed_until=_snooze_until(request.POST),
         )
     except DomainError as exc:
         if request.htmx:
@@ -191,9 +183,34 @@ def conversation_status(request, conversation_id: int):
         flash.error(request, str(exc))
     if request.htmx:
         return HttpResponseClientRefresh()
-    return redirect(
-        request.POST.get("next") or reverse("support:conversation", args=[conversation.pk])
-    )
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("support:conversation", args=[conversation.pk])  # no open redirect
+    return redirect(back)
+
+
+MAX_SNOOZE_MINUTES = 60 * 24 * 30
+
+
+def _snooze_until(post):
+    """The snooze end a form asks for (minutes from now, or a date and time), or None."""
+    if post.get("snooze_minutes"):
+        try:
+            minutes = int(post["snooze_minutes"])
+        except ValueError:
+            raise ChatRefused("Snooze for a number of minutes.") from None
+        return timezone.now() + timedelta(minutes=min(max(1, minutes), MAX_SNOOZE_MINUTES))
+    if post.get("snoozed_until"):
+        try:
+            when = parse_datetime(post["snoozed_until"])
+        except ValueError:  # well formed but no such day, like 30 February
+            when = None
+        if when is None:
+            raise ChatRefused("Snooze until a date and time, like 2026-12-01T09:00.")
+        return timezone.make_aware(when) if timezone.is_naive(when) else when
+    return None
 
 
 @login_required
@@ -435,7 +452,11 @@ def console_assign(request, conversation_id: int):
     if value == "me":
         agent = request.user
     elif value:
-        agent = User.objects.filter(pk=value, is_staff=True, is_active=True).first()
+        agent = (
+            User.objects.filter(pk=value, is_staff=True, is_active=True).first()
+            if value.isdigit()
+            else None
+        )
         if agent is None:
             return _toast(HttpResponse(status=204), "Pick a staff member.", "error")
     try:
@@ -472,15 +493,8 @@ def console_priority(request, conversation_id: int):
 @require_POST
 def console_status(request, conversation_id: int):
     conversation = _access_or_404(request, conversation_id)
-    snoozed_until = None
-    if request.POST.get("snooze_minutes"):
-        try:
-            snoozed_until = timezone.now() + timedelta(
-                minutes=max(1, int(request.POST["snooze_minutes"]))
-            )
-        except ValueError:
-            return _toast(HttpResponse(status=204), "Snooze for a number of minutes.", "error")
     try:
+        snoozed_until = _snooze_until(request.POST)
         services.conversation_set_status(
             conversation_id=conversation.pk,
             acting_user=request.user,

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from support import services
 from support.models import AuditLog, Notification, NotificationPreference
@@ -180,6 +181,40 @@ def test_staff_assign_prioritise_and_resolve_from_the_console(client, operator, 
     )
     assert 'data-testid="pane-status">Resolved' in pane.content.decode()
     assert AuditLog.objects.filter(action="conversation_assign", actor=operator).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("view", "fields"),
+    [
+        ("support:console_status", {"status": "snoozed", "snooze_minutes": "99999999999"}),
+        ("support:console_status", {"status": "snoozed", "snoozed_until": "2030-02-30T10:00"}),
+        ("support:status", {"status": "snoozed", "snoozed_until": "2030-01-01T10:00"}),
+        ("support:console_assign", {"agent": "abc"}),
+    ],
+    ids=["minutes-overflow", "no-such-day", "naive-time", "agent-not-a-number"],
+)
+def test_odd_console_input_is_a_toast_or_a_change_never_a_500(
+    client, operator, conversation, view, fields
+):
+    client.force_login(operator)
+
+    response = client.post(reverse(view, args=[conversation.pk]), fields, **HTMX)
+
+    assert response.status_code in (200, 204)
+    conversation.refresh_from_db()
+    if conversation.status == "snoozed":  # a far or naive time was read sensibly
+        assert conversation.snoozed_until > timezone.now()
+
+
+def test_the_status_form_goes_back_only_to_our_own_pages(client, asha, conversation):
+    client.force_login(asha)
+
+    response = client.post(
+        reverse("support:status", args=[conversation.pk]),
+        {"status": "resolved", "next": "https://evil.example/"},
+    )
+
+    assert response["Location"] == reverse("support:conversation", args=[conversation.pk])
 
 
 def test_an_agent_sets_their_presence(client, operator):
