@@ -18,7 +18,6 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -27,6 +26,7 @@ from flashsale.errors import HoldExpired
 from flashsale.models import FlashPayment, HoldStatus
 from flashsale.throttle import client_ip
 from flexpass.errors import DomainError, NotFound
+from flexpass.views import back_to
 from marketplace.models import ORDER_OPEN_STATES, OrderStatus
 from wallet.selectors import wallet_balances
 
@@ -118,11 +118,7 @@ def sale_detail(request, sale_id: int):
 @login_required
 @require_POST
 def hold_create(request, item_id: int):
-    back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        back = reverse("flashsale:storefront")  # only our own pages: no open redirect
+    back = back_to(request, reverse("flashsale:storefront"))
     try:
         quantity = int(request.POST.get("quantity", "1"))
     except ValueError:

@@ -1,4 +1,5 @@
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from flexpass.api.problems import api_not_found, api_server_error
 
@@ -17,3 +18,14 @@ def server_error(request):
     if request.path.startswith("/api/"):
         return api_server_error(request)
     return render(request, "500.html", status=500)
+
+
+def back_to(request, default: str) -> str:
+    """Where a form's `next` asks to go back to, if that is a page of ours; else `default`
+    (a crafted form must not send people to another site: no open redirect)."""
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return back
+    return default

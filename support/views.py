@@ -16,12 +16,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from accounts.models import User
 from flexpass.errors import DomainError
+from flexpass.views import back_to
 from support import selectors, services
 from support.errors import ChatRefused, ConversationNotFound
 from support.models import (
@@ -183,12 +183,7 @@ def conversation_status(request, conversation_id: int):
         flash.error(request, str(exc))
     if request.htmx:
         return HttpResponseClientRefresh()
-    back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        back = reverse("support:conversation", args=[conversation.pk])  # no open redirect
-    return redirect(back)
+    return redirect(back_to(request, reverse("support:conversation", args=[conversation.pk])))
 
 
 MAX_SNOOZE_MINUTES = 60 * 24 * 30
@@ -560,7 +555,7 @@ def _bell_menu(request) -> HttpResponse:
 def _back_to_list(request) -> HttpResponse:
     if request.htmx:
         return notifications_page_partial(request)
-    return redirect(request.POST.get("next") or reverse("support:notifications"))
+    return redirect(back_to(request, reverse("support:notifications")))
 
 
 def notifications_page_partial(request) -> HttpResponse:
