@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from accounts.models import Profile, User
+from accounts.services import profile_ensure
 
 
 class ProfileInline(admin.StackedInline):
@@ -30,3 +31,12 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "role", "password1", "password2")}),
     )
+
+    def get_inlines(self, request, obj):
+        """No profile form when adding: an empty one saved a profile with a blank referral
+        code (and the next such add clashed on it). Profiles come from profile_ensure,
+        which gives each its code; people added here get theirs on their change page."""
+        if obj is None:
+            return []
+        profile_ensure(user=obj)
+        return self.inlines

@@ -97,3 +97,31 @@ def test_a_signed_in_customer_opening_a_referral_link_is_not_referred(client):
     assert SESSION_REFERRAL_KEY not in client.session
     me.profile.refresh_from_db()
     assert me.profile.referred_by is None
+
+
+def test_people_added_in_the_admin_get_their_own_referral_codes(client):
+    from accounts.models import Profile, User
+    from accounts.tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    for email in ("one@example.com", "two@example.com"):
+        added = client.post(
+            "/admin/accounts/user/add/",
+            {
+                "email": email,
+                "role": "customer",
+                "password1": "a long pass phrase 42",
+                "password2": "a long pass phrase 42",
+            },
+        )
+        assert added.status_code == 302
+
+    for user in User.objects.filter(email__in=["one@example.com", "two@example.com"]):
+        page = client.get(f"/admin/accounts/user/{user.pk}/change/")
+        assert page.status_code == 200
+    codes = list(
+        Profile.objects.filter(user__email__in=["one@example.com", "two@example.com"]).values_list(
+            "referral_code", flat=True
+        )
+    )
+    assert len(codes) == 2 and all(codes) and len(set(codes)) == 2
