@@ -111,6 +111,11 @@ def withdrawal_request(
             f"you asked to withdraw {format_rupees(amount_paise)}.",
             field="amount_paise",
         ) from exc
+    twin = Withdrawal.objects.filter(reservation=reservation).first()
+    if twin is not None:
+        # A double submit: the twin request committed first, and the ledger's key handed
+        # its reservation back to us. Its withdrawal is the answer to both.
+        return twin
     withdrawal = Withdrawal.objects.create(
         user=user,
         amount_paise=amount_paise,

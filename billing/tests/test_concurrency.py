@@ -159,3 +159,25 @@ def test_concurrent_approve_and_reject_review_a_withdrawal_once():
         assert available(user) == 70_000
     else:
         assert available(user) == 100_000
+
+
+def test_a_double_submitted_withdrawal_reserves_once_and_answers_both():
+    user = UserFactory()
+    fund(user, 100_000)
+
+    def ask():
+        return services.withdrawal_request(
+            user=user,
+            amount_paise=30_000,
+            account_holder="Asha Rao",
+            account_number="123456789012",
+            ifsc="HDFC0001234",
+            idempotency_key="same-form",
+        )
+
+    for _ in range(3):  # the interleaving that hurt does not come every time
+        results = run_together(ask, ask, ask, ask)
+        assert all(isinstance(r, Withdrawal) for r in results), results
+        assert len({r.pk for r in results}) == 1
+    assert Withdrawal.objects.count() == 1
+    assert (available(user), reserved(user)) == (70_000, 30_000)

@@ -105,7 +105,6 @@ def test_a_capture_arriving_after_expiry_is_still_credited(user):
     assert available(user) == 50_000
 
 
-
 @pytest.mark.parametrize("first_attempt", ["fail", "none"])
 def test_a_late_capture_nobody_told_us_about_is_credited(user, first_attempt):
     # given a top-up that failed (or expired unpaid), then was paid on the same order,
@@ -125,6 +124,7 @@ def test_a_late_capture_nobody_told_us_about_is_credited(user, first_attempt):
     assert status_of(topup) == TopUpStatus.CAPTURED
     assert available(user) == 50_000
     assert services.topups_reconcile() == {}
+
 
 def test_gateway_outage_changes_nothing(user, monkeypatch, caplog):
     topup = topup_aged(user, minutes=40)
