@@ -16,6 +16,7 @@ import re
 from contextlib import suppress
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -407,6 +408,24 @@ def conversation_read(*, conversation: Conversation, user, message_id: int) -> i
 # --- starting conversations ------------------------------------------------------------------
 
 
+def _started_under(*, customer, client_id: str) -> int | None:
+    """The conversation this customer already started with a first message of this
+    `client_id` (a retried request, a double submit), or None.
+
+    The customer's row is locked first, so two twins cannot both miss each other.
+    """
+    if not client_id:
+        return None
+    list(get_user_model().objects.select_for_update().filter(pk=customer.pk).values_list("pk"))
+    return (
+        Message.objects.filter(
+            sender=customer, client_id=client_id, conversation__customer=customer
+        )
+        .values_list("conversation_id", flat=True)
+        .first()
+    )
+
+
 def conversation_start(
     *, customer, subject: str, body: str, client_id: str = "", attachment=None
 ) -> Conversation:
@@ -417,6 +436,9 @@ def conversation_start(
     if not subject:
         raise ChatRefused("Tell us what you need help with.")
     with transaction.atomic():
+        started = _started_under(customer=customer, client_id=client_id)
+        if started is not None:
+            return _loaded(started)
         conversation = Conversation.objects.create(
             kind=ConversationKind.SUPPORT,
             subject=subject,
@@ -461,6 +483,9 @@ def consultation_start(
     )
     subject = " ".join(str(subject or "").split())[:160] or f"Question about {service.name}"
     with transaction.atomic():
+        started = _started_under(customer=customer, client_id=client_id)
+        if started is not None:
+            return _loaded(started)
         conversation = Conversation.objects.create(
             kind=ConversationKind.CONSULTATION,
             subject=subject,

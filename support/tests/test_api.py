@@ -8,7 +8,7 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from support import services
-from support.models import AuditLog, Message, Notification, NotificationPreference
+from support.models import AuditLog, Conversation, Message, Notification, NotificationPreference
 from support.tests.factories import agent, person
 
 pytestmark = pytest.mark.django_db
@@ -112,6 +112,18 @@ def test_messages_after_an_id_for_catch_up(asha, operator, conversation):
     assert [m["id"] for m in page.json()["results"]] == [ids[1]]
     assert page.json()["more"] is True
     assert page.json()["results"][0]["sender"]["role"] == "agent"
+
+
+def test_starting_twice_with_one_client_id_opens_one_conversation(asha):
+    client = api_for(asha)
+    ask = {"subject": "Refund", "body": "Please refund FP-000012", "client_id": "m-123"}
+
+    first = client.post(BASE, ask, format="json")
+    again = client.post(BASE, ask, format="json")
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json()["id"] == first.json()["id"]
+    assert Conversation.objects.filter(customer=asha).count() == 1
 
 
 def test_posting_twice_with_one_client_id_stores_once(asha, conversation):
