@@ -328,10 +328,13 @@ def _notify_other_side(conversation: Conversation, message: Message, role: str) 
         return
     if viewing(conversation.pk, recipient_id):
         return  # they are looking at the conversation: the chat itself shows the reply
-    already = Notification.objects.filter(
+    online = presence_online(recipient_id)
+    unread = Notification.objects.filter(
         user_id=recipient_id, kind=kind, read_at__isnull=True, data__conversation=conversation.pk
-    ).exists()
-    if already:
+    )
+    # An unread notice already says so; but if it only rang the bell while they were
+    # here and they have gone since, this reply is emailed (a new notice that emails).
+    if (unread if online else unread.filter(email_wanted=True)).exists():
         return
     body = message.body or f"Sent you a file: {message.attachment_name}"
     notify(
@@ -341,7 +344,7 @@ def _notify_other_side(conversation: Conversation, message: Message, role: str) 
         body=_preview(f"{conversation.subject}: {body}"),
         url=url,
         data={"conversation": conversation.pk, "message": message.pk},
-        allow_email=not presence_online(recipient_id),
+        allow_email=not online,
     )
 
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
@@ -208,6 +209,24 @@ def test_a_reply_to_an_online_customer_rings_the_bell_without_email(
     # Then the bell rings, no email
     assert Notification.objects.filter(user=asha, kind="chat_reply").count() == 1
     assert mail.outbox == []
+
+
+def test_a_reply_after_the_customer_left_is_emailed_though_the_bell_rang_before(
+    asha, operator, conversation, django_capture_on_commit_callbacks
+):
+    # Given a reply while Asha was online rang only the bell
+    presence_touch(asha.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.message_send(conversation_id=conversation.pk, sender=operator, body="Looking")
+    cache.delete(f"presence:{asha.pk}")  # she closed her last FlexPass page
+
+    # When the agent replies again
+    with django_capture_on_commit_callbacks(execute=True):
+        services.message_send(conversation_id=conversation.pk, sender=operator, body="Refund sent")
+
+    # Then this one reaches her by email
+    assert [message.to for message in mail.outbox] == [[asha.email]]
+    assert "Refund sent" in mail.outbox[0].body
 
 
 def test_a_customer_looking_at_the_chat_gets_no_notification(
