@@ -88,7 +88,10 @@
     this.ids = {};
     this.maxId = 0;
     this.pending = {};
-    this.outbox = [];
+    // Sent frames the server has not acknowledged yet, by client id: all are sent again
+    // when the socket (re)opens. A frame sent just before the socket died would otherwise
+    // stay "sending" for good; the server keeps one message per client id.
+    this.unacked = {};
     this.noteMode = false;
     this.lastReadSent = 0;
     this.lastTypingSent = 0;
@@ -127,9 +130,8 @@
   Chat.prototype.onOpen = function () {
     this.setConn("live");
     this.socket.send({ type: "sync", after: this.maxId });
-    var queued = this.outbox;
-    this.outbox = [];
-    for (var i = 0; i < queued.length; i++) this.socket.send(queued[i]);
+    var self = this;
+    Object.keys(this.unacked).forEach(function (clientId) { self.socket.send(self.unacked[clientId]); });
   };
 
   Chat.prototype.onFrame = function (frame) {
@@ -164,10 +166,12 @@
         this.updateConversation(frame.conversation);
         break;
       case "ack":
+        delete this.unacked[frame.client_id];
         var el = this.pending[frame.client_id];
         if (el && !this.ids[frame.id]) { el.dataset.id = frame.id; el.classList.remove("pending"); }
         break;
       case "error":
+        if (frame.client_id) delete this.unacked[frame.client_id];
         if (frame.client_id && this.pending[frame.client_id]) {
           var failed = this.pending[frame.client_id];
           failed.classList.remove("pending");
@@ -241,6 +245,7 @@
     var pendingEl = message.client_id && message.sender.id === this.me.id ? this.pending[message.client_id] : null;
     if (pendingEl) {
       delete this.pending[message.client_id];
+      delete this.unacked[message.client_id];
       pendingEl.replaceWith(el);
     } else {
       // Keep id order: a message can only arrive late on a reconnect race.
@@ -350,8 +355,9 @@
     this.autosize();
     clearTimeout(this.stopTyping);
     this.sendTyping(false);
-    // Sent now if the socket is up, else on reconnect; the server keeps one per client id.
-    if (!this.socket.send(frame)) this.outbox.push(frame);
+    // Sent now if the socket is up, and again on every reconnect until acknowledged.
+    this.unacked[clientId] = frame;
+    this.socket.send(frame);
   };
 
   Chat.prototype.upload = function (file) {

@@ -6,6 +6,7 @@ reloading; with the widget closed, the next reply rings her bell instead.
 """
 
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -157,3 +158,43 @@ def test_a_customer_and_an_agent_chat_live(channels_live_server, browser, pages)
     # Then the reply is there and reading it clears the bell
     expect(widget.get_by_test_id("chat-log")).to_contain_text("the money is in your wallet")
     expect(customer.get_by_test_id("bell-count")).to_be_hidden()
+
+
+def test_a_message_whose_socket_died_before_the_ack_is_sent_again(
+    channels_live_server, browser, pages
+):
+    # Given Asha's conversation, open on its page
+    asha = person("Asha")
+    from support import services
+
+    conversation = services.conversation_start(customer=asha, subject="Top-up", body="Hello")
+    page = signed_in_page(browser, channels_live_server, asha)
+    pages.append(page)
+    lost = []
+
+    def lose_the_first_message(ws):
+        server = ws.connect_to_server()
+
+        def from_page(message):
+            if not lost and '"type":"message"' in str(message).replace(" ", ""):
+                lost.append(message)
+                ws.close()  # the connection drops with the frame on the wire
+                return
+            server.send(message)
+
+        ws.on_message(from_page)
+
+    page.route_web_socket(re.compile(r"/ws/chat/"), lose_the_first_message)
+    page.goto(f"/support/c/{conversation.pk}/")
+    chat = page.get_by_test_id("chat-log")
+    expect(page.locator("[data-conn]")).to_have_text("Live")
+
+    # When she sends a message and the socket dies before the server saw it
+    composer = page.get_by_test_id("chat-input")
+    composer.fill("Any news?")
+    composer.press("Enter")
+
+    # Then the chat reconnects, sends it again, and it is stored once, no longer pending
+    expect(chat.locator(".pending")).to_have_count(0, timeout=15_000)
+    assert lost
+    assert Message.objects.filter(conversation=conversation, body="Any news?").count() == 1
