@@ -25,6 +25,7 @@ when two redemptions race.
 
 import hashlib
 import hmac
+import logging
 import secrets
 from datetime import datetime, timedelta
 
@@ -41,7 +42,7 @@ from marketplace.services.purchases import fee_split
 from marketplace.services.webhooks import webhook_event_record
 from support.services import notify
 from wallet.errors import InsufficientFunds
-from wallet.models import AccountKind, Reservation
+from wallet.models import AccountKind, Reservation, ReservationStatus
 from wallet.services import (
     Leg,
     money_transaction,
@@ -52,6 +53,8 @@ from wallet.services import (
     vendor_payable_account,
     wallet_ensure,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class SessionStopped(Conflict):
@@ -335,14 +338,23 @@ def _low_balance_check(session: MeteredSession, wallet) -> None:
 
 
 def _stop(session: MeteredSession, at, *, reason: str) -> None:
-    """Settle the exact cost up to `at` (capped at the reservation), void the rest."""
-    cost = min(_cost_at(session, at), session.reserved_paise)
+    """Settle the exact cost up to `at` (capped at the reservation), void the rest.
+
+    Only blocks still held pay: one voided or expired elsewhere went back to the
+    user and lowers the cap (it must not leave the session unable to stop).
+    """
+    blocks = list(
+        Reservation.objects.select_related("wallet__available", "wallet__reserved")
+        .filter(pk__in=session.reservations, status=ReservationStatus.PENDING)
+        .order_by("pk")
+    )
+    held = sum(block.amount_paise for block in blocks)
+    cost = min(_cost_at(session, at), session.reserved_paise, held)
     fee_left, share_left = fee_split(cost) if cost else (0, 0)
     vendor_account = vendor_payable_account(session.vendor.user)
     revenue = platform_account(AccountKind.PLATFORM_REVENUE)
     category = session.plan.service.category.name
-    reservations = Reservation.objects.select_related("wallet__available", "wallet__reserved")
-    for reservation in reservations.filter(pk__in=session.reservations).order_by("pk"):
+    for reservation in blocks:
         fee = min(fee_left, reservation.amount_paise)
         share = min(share_left, reservation.amount_paise - fee)
         fee_left, share_left = fee_left - fee, share_left - share
@@ -432,4 +444,10 @@ def sessions_close_stale(*, now=None) -> int:
     ids = MeteredSession.objects.filter(
         status=SessionStatus.RUNNING, last_heartbeat_at__lte=cutoff
     ).values_list("pk", flat=True)[:500]
-    return sum(_stale_close_one(pk, cutoff) for pk in list(ids))
+    closed = 0
+    for pk in list(ids):
+        try:
+            closed += _stale_close_one(pk, cutoff)
+        except DomainError:  # one session's trouble must not keep the others running
+            logger.exception("stale metered session %s could not be closed", pk)
+    return closed

@@ -161,6 +161,33 @@ def test_stale_sessions_are_closed_billed_to_the_last_heartbeat(vendor, per_minu
     assert balance(wallet_ensure(user=buyer).available) == 9_600
 
 
+def test_a_session_whose_block_went_back_still_stops_and_others_close_too(
+    vendor, per_minute, buyer
+):
+    # given two stale sessions, the first one's block voided elsewhere (gone back to the user)
+    from wallet.services import money_transaction, reservation_void
+
+    fund(buyer, 10_000)
+    first = sessions.session_start(user=buyer, plan=per_minute, now=at(0))
+    second = sessions.session_start(user=buyer, plan=per_minute, now=at(0))
+    block = Reservation.objects.select_related("wallet__available", "wallet__reserved").get(
+        pk=first.reservations[0]
+    )
+    money_transaction(reservation_void)(reservation=block, memo="voided elsewhere")
+    sessions.session_heartbeat(session_id=second.pk, vendor_id=vendor.pk, now=at(90))
+
+    # when the stale-session job runs
+    closed = sessions.sessions_close_stale(now=at(90 + 121))
+
+    # then both stop: the first bills nothing (its money went back), the second its minutes
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert closed == 2
+    assert (first.status, first.cost_paise) == ("stopped", 0)
+    assert (second.status, second.cost_paise) == ("stopped", 400)
+    assert_ledger_balanced()
+
+
 def test_low_balance_warns_once_per_crossing(vendor, per_minute, buyer, monkeypatch):
     sent = []
     monkeypatch.setattr(sessions, "notify", lambda **kw: sent.append(kw["kind"]))
