@@ -52,8 +52,16 @@ class RazorpayGateway:
 
     def create_order(self, *, amount_paise: int, receipt: str) -> str:
         try:
+            # payment_capture: a payment the payer authorises is captured at once. We credit
+            # the wallet on the signed return; on an account set to manual capture, an
+            # authorised payment nobody captures is refunded to the payer days later.
             order = self.client.order.create(
-                {"amount": amount_paise, "currency": "INR", "receipt": receipt}
+                {
+                    "amount": amount_paise,
+                    "currency": "INR",
+                    "receipt": receipt,
+                    "payment_capture": 1,
+                }
             )
             return str(order["id"])
         except (*NETWORK_ERRORS, KeyError) as exc:

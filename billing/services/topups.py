@@ -80,8 +80,8 @@ def _topup_open(*, user, amount_paise: int, idempotency_key: str, gateway_name: 
     if used + amount_paise > daily:
         left = max(0, daily - used)
         raise TopUpRefused(
-            f"You can add up to {format_rupees(daily)} a day (top-ups still in progress "
-            f"count too). {format_rupees(left)} is left for today.",
+            f"You can add up to {format_rupees(daily)} a day (every top-up started today "
+            f"counts, paid or not). {format_rupees(left)} is left for today.",
             daily_max_paise=daily,
             left_today_paise=left,
         )

@@ -163,7 +163,12 @@ def test_create_order_posts_amount_currency_and_receipt():
     assert order_id == "order_REAL123"
     method, url, kwargs = session.calls[0]
     assert url == "https://api.razorpay.com/v1/orders"
-    assert json.loads(kwargs["data"]) == {"amount": 50_000, "currency": "INR", "receipt": "topup_7"}
+    assert json.loads(kwargs["data"]) == {
+        "amount": 50_000,
+        "currency": "INR",
+        "receipt": "topup_7",
+        "payment_capture": 1,  # what we credit on return must be captured, not just authorised
+    }
     assert kwargs["auth"] == ("rzp_test_KEY", KEY_SECRET)
 
 

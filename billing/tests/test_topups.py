@@ -109,15 +109,23 @@ def test_daily_limit_counts_captured_and_in_progress_topups(user):
     assert TopUp.objects.filter(user=user).count() == 3
 
 
-def test_daily_limit_ignores_failed_and_expired_topups_and_other_days_and_users(user):
-    failed = start(user, 10_000_000)
-    TopUp.objects.filter(pk=failed.pk).update(status=TopUpStatus.FAILED)
+def test_daily_limit_ignores_other_days_and_users(user):
     yesterday = start(user, 10_000_000)
     TopUp.objects.filter(pk=yesterday.pk).update(created_at=timezone.now() - timedelta(days=1))
     start(UserFactory(), 10_000_000)
 
     start(user, 10_000_000)
     start(user, 10_000_000)  # ₹2,00,000 today: exactly the limit
+
+
+@pytest.mark.parametrize("status", [TopUpStatus.FAILED, TopUpStatus.EXPIRED])
+def test_daily_limit_counts_failed_and_expired_topups_they_can_still_be_paid(user, status):
+    earlier = start(user, 10_000_000)
+    TopUp.objects.filter(pk=earlier.pk).update(status=status)
+    start(user, 10_000_000)  # ₹2,00,000 asked today: the limit
+
+    with pytest.raises(TopUpRefused, match="a day"):
+        start(user, 1_000)
 
 
 def test_gateway_failure_leaves_a_resumable_topup(user, monkeypatch):
