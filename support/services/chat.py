@@ -567,7 +567,7 @@ def conversation_set_status(
             _consultation_session_stop(session_id)  # the move failed: bill nothing more
         raise
     if stop_session_id:
-        _consultation_session_stop(stop_session_id)
+        _consultation_session_stop(stop_session_id, acting_user=acting_user)
     return conversation
 
 
@@ -596,13 +596,19 @@ def _consultation_session_start(conversation_id: int, acting_user) -> int | None
     return session.pk
 
 
-def _consultation_session_stop(session_id: int) -> None:
+def _consultation_session_stop(session_id: int, acting_user=None) -> None:
+    """Stop the consultation's meter, recorded as stopped by whoever ended it."""
     from marketplace.models import MeteredSession
     from marketplace.services.sessions import SessionStopped, session_stop
 
-    vendor_id = MeteredSession.objects.filter(pk=session_id).values_list("vendor_id", flat=True)
+    row = MeteredSession.objects.filter(pk=session_id).values_list("vendor_id", "user_id")
+    vendor_id, customer_id = row[0]
+    by_customer = acting_user is not None and acting_user.pk == customer_id
     with suppress(SessionStopped):  # it may have stopped on its own (balance, no heartbeat)
-        session_stop(session_id=session_id, vendor_id=vendor_id[0])
+        if by_customer:
+            session_stop(session_id=session_id, user=acting_user)
+        else:
+            session_stop(session_id=session_id, vendor_id=vendor_id)
 
 
 def consultation_heartbeat(*, conversation_id: int, vendor_user_id: int) -> None:
@@ -625,8 +631,28 @@ def consultation_heartbeat(*, conversation_id: int, vendor_user_id: int) -> None
         return
     from marketplace.services.sessions import SessionStopped, session_heartbeat
 
-    with suppress(SessionStopped):
+    try:
         session_heartbeat(session_id=row[0], vendor_id=row[1])
+    except SessionStopped:
+        _meter_stopped(conversation_id)
+
+
+def _meter_stopped(conversation_id: int) -> None:
+    """The consultation's meter stopped on its own (the customer stopped it, their balance
+    ran out): it is no longer in progress, so no time goes on unbilled. It goes back to
+    accepted, and both see why; the vendor may start it again."""
+    with transaction.atomic():
+        paused = Conversation.objects.filter(
+            pk=conversation_id, status=ConversationStatus.IN_PROGRESS
+        ).update(status=ConversationStatus.ACCEPTED, updated_at=timezone.now())
+        if not paused:
+            return
+        conversation = Conversation.objects.get(pk=conversation_id)
+        _system_message(
+            conversation,
+            "The meter stopped, so the consultation is paused. Start it again to go on.",
+        )
+        _broadcast_conversation(conversation_id, "status")
 
 
 def _set_status(

@@ -561,6 +561,58 @@ def test_a_consultation_bills_the_rate_the_customer_saw_when_asking(asha, metere
     assert (session.rate_paise, session.unit) == (1_500, "minute")
 
 
+def test_a_consultation_whose_meter_stopped_is_paused_not_left_running_free(asha, metered_service):
+    # Given a consultation in progress, billed by its metered session
+    from marketplace.services.sessions import session_stop
+    from marketplace.tests.factories import fund
+
+    fund(asha, 100_000)
+    vendor = metered_service.vendor.user
+    consultation = services.consultation_start(
+        customer=asha, service_slug=metered_service.slug, subject="Review", body="Please"
+    )
+    services.conversation_set_status(
+        conversation_id=consultation.pk, acting_user=vendor, status="accepted"
+    )
+    started = services.conversation_set_status(
+        conversation_id=consultation.pk, acting_user=vendor, status="in_progress"
+    )
+
+    # When Asha stops the meter from her sessions page, and the vendor's chat pings
+    session_stop(session_id=started.metered_session.pk, user=asha)
+    services.consultation_heartbeat(conversation_id=consultation.pk, vendor_user_id=vendor.pk)
+
+    # Then the consultation is paused (accepted), and the chat says why
+    consultation.refresh_from_db()
+    assert consultation.status == "accepted"
+    last = consultation.messages.order_by("-id").first()
+    assert (last.kind, "meter stopped" in last.body) == ("system", True)
+
+
+def test_a_customer_closing_a_consultation_stops_the_meter_as_herself(asha, metered_service):
+    from marketplace.tests.factories import fund
+
+    fund(asha, 100_000)
+    vendor = metered_service.vendor.user
+    consultation = services.consultation_start(
+        customer=asha, service_slug=metered_service.slug, subject="Review", body="Please"
+    )
+    services.conversation_set_status(
+        conversation_id=consultation.pk, acting_user=vendor, status="accepted"
+    )
+    started = services.conversation_set_status(
+        conversation_id=consultation.pk, acting_user=vendor, status="in_progress"
+    )
+
+    services.conversation_set_status(
+        conversation_id=consultation.pk, acting_user=asha, status="closed"
+    )
+
+    session = started.metered_session
+    session.refresh_from_db()
+    assert (session.status, session.stop_reason) == ("stopped", "stopped_by_user")
+
+
 def test_a_metered_consultation_does_not_start_without_funds(asha, metered_service):
     from wallet.errors import InsufficientFunds
 
