@@ -168,18 +168,21 @@ def notify(
         dedupe_key=dedupe_key[:120],
     )
     if dedupe_key:
-        in_app, email = preference_for(user_id=user_id, kind=kind)
-        email = email and allow_email
-        if not (in_app or email):
-            return None
         if Notification.objects.filter(user_id=user_id, dedupe_key=fields["dedupe_key"]).exists():
             return None
+        in_app, email = preference_for(user_id=user_id, kind=kind)
+        email = email and allow_email
         try:
             with transaction.atomic():  # a savepoint: a racing twin must not break the caller
                 notification = Notification.objects.create(
                     **fields, in_app=in_app, email_wanted=email
                 )
         except IntegrityError:
+            return None
+        if not (in_app or email):
+            # Both channels off: nothing is shown or sent, but the silent row remembers the
+            # key, so the job that asks again (the sweep) moves past it instead of picking
+            # the same opted-out rows first in every batch.
             return None
     else:
         notification = _insert_as_preferred(fields, allow_email=allow_email)

@@ -57,6 +57,28 @@ def test_a_low_balance_alert_becomes_one_notification_and_one_email(
     ]
 
 
+def test_people_who_opted_out_do_not_hold_up_everyone_else(monkeypatch):
+    # Given Asha opted out of low-balance notices entirely, and Ravi did not
+    from support.models import NotificationPreference
+    from support.services import feeds
+
+    monkeypatch.setattr(feeds, "BATCH", 1)
+    asha, ravi = person("Asha"), person("Ravi")
+    NotificationPreference.objects.create(user=asha, kind="low_balance", in_app=False, email=False)
+    for n, user in enumerate((asha, asha, ravi)):
+        fund(user, 12_000)
+        Wallet.objects.filter(user=user).update(low_balance_threshold_paise=10_000)
+        pass_purchase(buyer=user, plan=PlanFactory(price_paise=4_900), idempotency_key=f"k{n}")
+
+    # When the sweep runs three times, one alert a run
+    for _ in range(3):
+        feeds.low_balance_alerts_deliver()
+
+    # Then Ravi heard, and Asha saw nothing
+    assert Notification.objects.filter(user=ravi, kind="low_balance", in_app=True).count() == 1
+    assert not Notification.objects.filter(user=asha, kind="low_balance", in_app=True).exists()
+
+
 def test_an_ended_time_pass_is_announced_once_unless_renewed():
     # Given two people whose day passes ended a minute ago; Ravi bought a new one
     asha, ravi = person("Asha"), person("Ravi")
