@@ -116,7 +116,10 @@ def _webhook_process(
 
 
 def _payment_entity(payload: dict) -> dict:
-    entity = (((payload.get("payload") or {}).get("payment") or {}).get("entity")) or {}
+    """payload.payment.entity, or InvalidWebhookPayload if any level is not an object."""
+    entity = payload
+    for name in ("payload", "payment", "entity"):
+        entity = entity.get(name) if isinstance(entity, dict) else None
     if not isinstance(entity, dict):
         raise InvalidWebhookPayload("The event carries no payment.")
     return entity

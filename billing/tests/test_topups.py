@@ -1,5 +1,6 @@
 """Top-ups through the simulated Razorpay: limits, and a payment credited exactly once."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -444,3 +445,14 @@ def test_a_forged_body_with_a_nul_byte_is_refused_and_kept_for_the_audit(user, p
     assert (response.status_code, response.json()["code"]) == (400, "invalid_webhook_signature")
     refused = WebhookEvent.objects.get()
     assert (refused.outcome, "\ufffd" in refused.raw_body) == ("bad_signature", True)
+
+
+@pytest.mark.parametrize("payload", [[1], {"payment": [1]}, {"payment": {"entity": "x"}}])
+def test_a_signed_event_without_a_payment_object_is_a_400(post_webhook, payload):
+    from billing.gateways import simulator
+
+    body = json.dumps({"event": "payment.captured", "payload": payload}).encode()
+
+    response = post_webhook(body, simulator().sign_webhook(body), "evt_shape")
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_webhook_payload")
