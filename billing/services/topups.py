@@ -14,6 +14,7 @@ from collections import Counter
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 
 from billing import lock_objects, selectors
@@ -291,27 +292,31 @@ def topups_reconcile(*, now=None) -> dict[str, int]:
 
     Captured -> credited through the same exactly-once path; still unpaid after
     TOPUP_EXPIRE_MINUTES -> expired. Failed and expired top-ups of the last
-    TOPUP_LATE_CAPTURE_HOURS are asked too, with what is left of the batch: the
-    payer may retry on the same gateway order after a failed attempt, or pay
-    after we gave up waiting, and if that webhook never arrives nothing else
-    would credit money the gateway took. Safe to run twice, late or concurrently.
+    TOPUP_LATE_CAPTURE_HOURS are asked too, least recently asked first, with what
+    is left of the batch: the payer may retry on the same gateway order after a
+    failed attempt, or pay after we gave up waiting, and if that webhook never
+    arrives nothing else would credit money the gateway took. Safe to run twice,
+    late or concurrently.
     """
     now = now or timezone.now()
     ask_before = now - timedelta(minutes=settings.TOPUP_RECONCILE_AFTER_MINUTES)
     expire_before = now - timedelta(minutes=settings.TOPUP_EXPIRE_MINUTES)
     batch = settings.TOPUP_RECONCILE_BATCH
     due = list(TopUp.objects.open().filter(created_at__lte=ask_before).order_by("id")[:batch])
+    late = []
     if len(due) < batch:
         late_since = now - timedelta(hours=settings.TOPUP_LATE_CAPTURE_HOURS)
-        due += (
+        late = list(
             TopUp.objects.filter(
                 status__in=(TopUpStatus.FAILED, TopUpStatus.EXPIRED), created_at__gte=late_since
             )
             .filter(gateway_order_id__gt="")
-            .order_by("id")[: batch - len(due)]
+            # least recently asked first, so a backlog larger than the batch rotates
+            .order_by(F("late_asked_at").asc(nulls_first=True), "-id")[: batch - len(due)]
         )
+        TopUp.objects.filter(pk__in=[topup.pk for topup in late]).update(late_asked_at=now)
     counts: Counter[str] = Counter()
-    for topup in due:
+    for topup in due + late:
         counts[_reconcile_one(topup=topup, expire_before=expire_before)] += 1
     return dict(counts)
 

@@ -154,3 +154,21 @@ def test_the_beat_task_runs_the_reconciliation(user):
 
     assert result == {"captured": 1}
     assert available(user) == 50_000
+
+
+def test_a_backlog_of_late_topups_larger_than_the_batch_is_asked_in_turn(user, settings):
+    # given three expired top-ups, and a batch that only has room for two
+    oldest, middle, newest = (topup_aged(user, minutes=40) for _ in range(3))
+    services.topups_reconcile()
+    assert {status_of(t) for t in (oldest, middle, newest)} == {TopUpStatus.EXPIRED}
+    settings.TOPUP_RECONCILE_BATCH = 2
+
+    # when the newest is paid before a run, and the oldest after it
+    pay(newest)
+    assert services.topups_reconcile() == {"captured": 1, "unchanged": 1}
+    pay(oldest)
+    services.topups_reconcile()
+
+    # then neither waits for ever behind the others: each is asked within a run or two
+    assert (status_of(newest), status_of(oldest)) == (TopUpStatus.CAPTURED, TopUpStatus.CAPTURED)
+    assert available(user) == 100_000
