@@ -184,7 +184,7 @@ class Purchase(models.Model):
     vendor_share_paise = models.BigIntegerField()
     # The plan's terms as sold ("Unlimited use for 24 hours"): the receipt says what was
     # bought, whatever the vendor makes of the plan later.
-    plan_terms = models.CharField(max_length=120, blank=True, default="")
+    plan_terms = models.CharField(max_length=120, blank=True, default="", db_default="")
     entry = models.ForeignKey(
         "wallet.JournalEntry", on_delete=models.PROTECT, related_name="purchases"
     )
