@@ -441,6 +441,13 @@ def _postings_insert(entry: JournalEntry, legs: list[Leg]) -> None:
         )
 
 
+def entry_by_key(idempotency_key: str) -> JournalEntry | None:
+    """The entry posted under this key, found the way entry_post stored it (long keys digested)."""
+    return JournalEntry.objects.filter(
+        idempotency_key=storable_key(idempotency_key, _ENTRY_KEY_LENGTH)
+    ).first()
+
+
 def _entry_with_key(idempotency_key: str | None, request_hash: str) -> JournalEntry | None:
     if not idempotency_key:
         return None

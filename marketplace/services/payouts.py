@@ -34,6 +34,7 @@ from wallet.models import EntryKind, JournalEntry
 from wallet.services import (
     MAX_AMOUNT_PAISE,
     Leg,
+    entry_by_key,
     entry_post,
     money_transaction,
     validate_amount,
@@ -112,7 +113,7 @@ def earnings_to_wallet(
     locked = lock_objects.accounts_for_posting([payable.pk, wallet.available_id])
     balance = locked[payable.pk].balance_paise
 
-    first = JournalEntry.objects.filter(idempotency_key=scoped_key).first()
+    first = entry_by_key(scoped_key)
     if first is not None:
         if not _same_request(first, vendor_user=vendor_user, amount_paise=amount_paise):
             raise IdempotencyConflict(

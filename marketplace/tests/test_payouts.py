@@ -178,16 +178,17 @@ def test_an_idempotency_key_is_required():
 
 
 @pytest.mark.django_db
-def test_all_of_it_moves_the_whole_balance_and_replays_as_the_first_move():
+@pytest.mark.parametrize("key", ["all", "k" * 255], ids=["short key", "longest key"])
+def test_all_of_it_replays_as_the_first_move_whatever_the_key_length(key):
     vendor = VendorFactory()
     earn(vendor, 12_345)
 
-    first = earnings_to_wallet(vendor_user=vendor.user, amount_paise=None, idempotency_key="all")
+    first = earnings_to_wallet(vendor_user=vendor.user, amount_paise=None, idempotency_key=key)
     earn(vendor, 5_000)  # more earnings arrive before the retry
-    again = earnings_to_wallet(vendor_user=vendor.user, amount_paise=None, idempotency_key="all")
+    again = earnings_to_wallet(vendor_user=vendor.user, amount_paise=None, idempotency_key=key)
 
     assert first.amount_paise == again.amount_paise == 12_345
-    assert again.entry_id == first.entry_id
+    assert (again.entry_id, again.replayed) == (first.entry_id, True)
     assert balances(vendor) == (5_000, 12_345)
 
 
