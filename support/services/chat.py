@@ -47,7 +47,11 @@ from support.models import (
 from support.payloads import conversation_payload, message_payload
 from support.presence import presence_online, viewing
 from support.selectors import CONVERSATION_RELATED, can_post
-from support.services.notifications import notifications_mark_read_where, notify
+from support.services.notifications import (
+    notifications_mark_read_where,
+    notify,
+    preference_for,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -333,8 +337,10 @@ def _notify_other_side(conversation: Conversation, message: Message, role: str) 
         user_id=recipient_id, kind=kind, read_at__isnull=True, data__conversation=conversation.pk
     )
     # An unread notice already says so; but if it only rang the bell while they were
-    # here and they have gone since, this reply is emailed (a new notice that emails).
-    if (unread if online else unread.filter(email_wanted=True)).exists():
+    # here and they have gone since, this reply is emailed (a new notice that emails),
+    # for people who want these emails at all.
+    email_now = not online and preference_for(user_id=recipient_id, kind=kind)[1]
+    if (unread.filter(email_wanted=True) if email_now else unread).exists():
         return
     body = message.body or f"Sent you a file: {message.attachment_name}"
     notify(

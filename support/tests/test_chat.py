@@ -28,6 +28,7 @@ from support.models import (
 )
 from support.presence import presence_touch, viewing_touch
 from support.selectors import conversations_for_customer, messages_after
+from support.services.notifications import preferences_update
 from support.tests.factories import agent, person
 
 pytestmark = pytest.mark.django_db
@@ -227,6 +228,22 @@ def test_a_reply_after_the_customer_left_is_emailed_though_the_bell_rang_before(
     # Then this one reaches her by email
     assert [message.to for message in mail.outbox] == [[asha.email]]
     assert "Refund sent" in mail.outbox[0].body
+
+
+def test_replies_to_someone_who_wants_no_chat_emails_ring_the_bell_once(
+    asha, operator, conversation, django_capture_on_commit_callbacks
+):
+    # Given Asha switched chat-reply emails off, and is away
+    preferences_update(user=asha, changes={"chat_reply": {"in_app": True, "email": False}})
+
+    # When the agent replies twice before she reads
+    with django_capture_on_commit_callbacks(execute=True):
+        services.message_send(conversation_id=conversation.pk, sender=operator, body="Looking")
+        services.message_send(conversation_id=conversation.pk, sender=operator, body="Found it")
+
+    # Then one notice on the bell, as for anyone else, and no email
+    assert Notification.objects.filter(user=asha, kind="chat_reply").count() == 1
+    assert mail.outbox == []
 
 
 def test_a_customer_looking_at_the_chat_gets_no_notification(
