@@ -7,6 +7,7 @@ can never overwrite `available`.
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
@@ -15,7 +16,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from flashsale import selectors, services
+from flashsale import selectors, services, tasks
 from flashsale.models import (
     FlashOrder,
     FlashPayment,
@@ -89,12 +90,14 @@ class FlashSaleAdmin(admin.ModelAdmin):
         was_on = change and form.initial.get("status") == SaleStatus.PUBLISHED
         super().save_model(request, obj, form, change)
         if was_on and obj.status != SaleStatus.PUBLISHED:
-            # After the admin's own transaction: voiding moves money (open card payments).
-            sale_id, staff = obj.pk, request.user
-            reason = f"The sale was {obj.get_status_display().lower()}."
-            transaction.on_commit(
-                lambda: services.sale_holds_void(sale_id=sale_id, acting_user=staff, reason=reason)
-            )
+            # After the admin's own transaction, as a task: voiding moves money (open
+            # card payments) and may need a retry, which the saved sale must not wait on.
+            kwargs = {
+                "sale_id": obj.pk,
+                "staff_id": request.user.pk,
+                "reason": f"The sale was {obj.get_status_display().lower()}.",
+            }
+            transaction.on_commit(lambda: tasks.sale_holds_void.delay(**kwargs), robust=True)
             self.message_user(request, "Its open holds end now and their units go back.")
 
     def get_urls(self):
@@ -118,7 +121,7 @@ class FlashSaleAdmin(admin.ModelAdmin):
         # Lazy expiry first, as the storefront does it: with beat stopped, an overdue
         # hold's units would count as neither live stock nor pending.
         item_ids = None if sale is None else list(sale.items.values_list("pk", flat=True))
-        services.holds_expire_overdue(item_ids=item_ids, now=now)
+        services.holds_expire_overdue(item_ids=item_ids, now=now, limit=settings.FLASH_EXPIRY_BATCH)
         figures = selectors.sale_figures(sale=sale, now=now)
         context = {
             **self.admin_site.each_context(request),

@@ -17,3 +17,13 @@ def holds_expire() -> int:
     count = services.holds_expire_overdue(limit=settings.FLASH_EXPIRY_BATCH)
     job_record_run("flashsale-expire-holds")
     return count
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def sale_holds_void(*, sale_id: int, staff_id: int, reason: str) -> int:
+    """End a sale's open holds after staff took it off (the admin's save queues this)."""
+    from accounts.models import User
+
+    return services.sale_holds_void(
+        sale_id=sale_id, acting_user=User.objects.get(pk=staff_id), reason=reason
+    )

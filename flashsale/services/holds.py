@@ -498,17 +498,26 @@ def sale_holds_void(*, sale_id: int, acting_user, reason: str) -> int:
 
     Each is voided like the admin's action does it (units back, open card payment
     cancelled), so nobody checks out of a sale that is no longer on. A checkout
-    racing this flips the same hold row: one of them wins. Returns how many.
+    racing this flips the same hold row: one of them wins. Returns how many;
+    raises the first unexpected error after trying every hold.
     """
-    ids = Hold.objects.filter(item__sale_id=sale_id, status=HoldStatus.ACTIVE).values_list(
-        "pk", flat=True
+    ids = (
+        Hold.objects.filter(item__sale_id=sale_id, status=HoldStatus.ACTIVE)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
-    voided = 0
+    voided, failure = 0, None
     with live.batched():
         for hold_id in list(ids):
             try:
                 hold_void(hold_id=hold_id, acting_user=acting_user, reason=reason)
             except DomainError:  # paid or overdue meanwhile: the checkout or the job has it
                 continue
+            except Exception as exc:  # noqa: BLE001 - one hold's trouble must not keep the rest open
+                logger.exception("sale %s: could not void hold %s", sale_id, hold_id)
+                failure = failure or exc
+                continue
             voided += 1
+    if failure is not None:
+        raise failure  # the task retries: what is still active is tried again
     return voided

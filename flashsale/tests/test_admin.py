@@ -5,12 +5,14 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import OperationalError
 from django.urls import reverse
 from django.utils import timezone
 
-from flashsale import services
+from flashsale import services, tasks
 from flashsale.errors import SoldOut
 from flashsale.models import EventKind, Hold, HoldStatus, InventoryEvent, SaleItem
+from flashsale.services import holds as holds_module
 from flashsale.tests.factories import (
     FlashSaleFactory,
     ProductFactory,
@@ -240,6 +242,22 @@ def _change_form_data(response) -> dict:
     return data
 
 
+def test_metrics_expire_every_overdue_hold_not_just_a_storefront_batch(staff_client, settings):
+    # given two holds overdue with beat stopped, and a storefront batch of one
+    settings.FLASH_LAZY_EXPIRY_BATCH = 1
+    item = item_make(total=5, per_user_limit=1)
+    for n, buyer in enumerate(UserFactory.create_batch(2)):
+        services.hold_create(user=buyer, item_id=item.pk, quantity=1, client_ip=f"10.9.{n}.1")
+    Hold.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    # when staff open the metrics
+    response = staff_client.get(reverse("admin:flashsale_flashsale_metrics", args=[item.sale_id]))
+
+    # then both count as expired and their units as stock again
+    figures = response.context["figures"]
+    assert (figures.holds_expired, figures.items[0].available) == (2, 5)
+
+
 def test_cancelling_a_sale_in_the_admin_ends_its_open_holds(
     staff_client, item, django_capture_on_commit_callbacks
 ):
@@ -258,3 +276,43 @@ def test_cancelling_a_sale_in_the_admin_ends_its_open_holds(
     assert SaleItem.objects.get(pk=item.pk).available == item.total
     with pytest.raises(DomainError):
         services.hold_checkout(user=buyer, hold_id=hold.pk)
+
+
+def test_a_hold_that_fails_to_void_is_retried_and_the_save_still_succeeds(
+    staff_client, item, monkeypatch, django_capture_on_commit_callbacks
+):
+    # given two open holds, and a database hiccup on the first void
+    holds = []
+    for n, buyer in enumerate(UserFactory.create_batch(2)):
+        holds.append(
+            services.hold_create(user=buyer, item_id=item.pk, quantity=1, client_ip=f"10.8.{n}.1")[
+                0
+            ]
+        )
+    real_void, calls = holds_module.hold_void, []
+
+    def void_failing_once(**kwargs):
+        calls.append(kwargs["hold_id"])
+        if len(calls) == 1:
+            raise OperationalError("could not serialize access")
+        return real_void(**kwargs)
+
+    monkeypatch.setattr(holds_module, "hold_void", void_failing_once)
+    url = reverse("admin:flashsale_flashsale_change", args=[item.sale_id])
+
+    # when staff cancel the sale
+    data = _change_form_data(staff_client.get(url)) | {"status": "cancelled"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(url, data)
+
+    # then the sale is saved and the other hold was voided all the same
+    assert response.status_code == 302
+    assert calls == [holds[0].pk, holds[1].pk]
+    statuses = dict(Hold.objects.values_list("pk", "status"))
+    assert statuses == {holds[0].pk: HoldStatus.ACTIVE, holds[1].pk: HoldStatus.RELEASED}
+
+    # and the task's retry (a worker retries it; tests run tasks eagerly, once) ends the first
+    staff_id = response.wsgi_request.user.pk
+    tasks.sale_holds_void(sale_id=item.sale_id, staff_id=staff_id, reason="The sale was cancelled.")
+    assert {h.status for h in Hold.objects.all()} == {HoldStatus.RELEASED}
+    assert SaleItem.objects.get(pk=item.pk).available == item.total
