@@ -81,19 +81,11 @@ def withdrawal_request(
         raise InvalidIdempotencyKey("An idempotency key of 1 to 255 characters is required.")
     digest = account_number_hash(number)
 
+    request = (amount_paise, digest, ifsc, holder)
+
     existing = Withdrawal.objects.filter(user=user, idempotency_key=key).first()
     if existing is not None:
-        same = (
-            existing.amount_paise,
-            existing.account_hash,
-            existing.ifsc,
-            existing.account_holder,
-        )
-        if same != (amount_paise, digest, ifsc, holder):
-            raise IdempotencyConflict(
-                "This idempotency key was already used for a different withdrawal."
-            )
-        return existing
+        return _same_request_or_conflict(existing, request)
 
     wallet = wallet_ensure(user=user)
     try:
@@ -114,8 +106,9 @@ def withdrawal_request(
     twin = Withdrawal.objects.filter(reservation=reservation).first()
     if twin is not None:
         # A double submit: the twin request committed first, and the ledger's key handed
-        # its reservation back to us. Its withdrawal is the answer to both.
-        return twin
+        # its reservation back to us. Its withdrawal is the answer to both, if it asked
+        # for the same thing.
+        return _same_request_or_conflict(twin, request)
     withdrawal = Withdrawal.objects.create(
         user=user,
         amount_paise=amount_paise,
@@ -128,6 +121,15 @@ def withdrawal_request(
     )
     logger.info("withdrawal %s requested by user %s", withdrawal.pk, user.pk)
     return withdrawal
+
+
+def _same_request_or_conflict(first: Withdrawal, request: tuple) -> Withdrawal:
+    """The first withdrawal under this key, if `request` asks for the same thing."""
+    if (first.amount_paise, first.account_hash, first.ifsc, first.account_holder) != request:
+        raise IdempotencyConflict(
+            "This idempotency key was already used for a different withdrawal."
+        )
+    return first
 
 
 def _review(*, withdrawal: Withdrawal, acting_user, status: str, reason: str) -> Withdrawal:

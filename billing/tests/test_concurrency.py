@@ -181,3 +181,26 @@ def test_a_double_submitted_withdrawal_reserves_once_and_answers_both():
         assert len({r.pk for r in results}) == 1
     assert Withdrawal.objects.count() == 1
     assert (available(user), reserved(user)) == (70_000, 30_000)
+
+
+def test_the_same_key_for_two_payees_at_once_pays_one_and_refuses_the_other():
+    user = UserFactory()
+    fund(user, 500_000)
+
+    def ask(key, ifsc):
+        return lambda: services.withdrawal_request(
+            user=user,
+            amount_paise=30_000,
+            account_holder="Asha Rao",
+            account_number="111122223333",
+            ifsc=ifsc,
+            idempotency_key=key,
+        )
+
+    for round_ in range(5):  # the interleaving that hurt does not come every time
+        key = f"form-{round_}"
+        results = run_together(ask(key, "HDFC0001234"), ask(key, "ICIC0004321"))
+        kinds = sorted(type(r).__name__ for r in results)
+        assert kinds == ["IdempotencyConflict", "Withdrawal"], results
+    assert Withdrawal.objects.count() == 5
+    assert available(user) == 500_000 - 5 * 30_000
