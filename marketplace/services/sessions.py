@@ -267,8 +267,7 @@ def session_start_by_vendor(*, vendor_id: int, grant: str, now=None) -> MeteredS
     if user is None:
         raise GrantInvalid("This session grant is not valid.")
     token = grant_session_token(data["n"])
-    if MeteredSession.objects.filter(token=token).exists():
-        raise GrantUsed("This session grant has already started a session.")
+    _refuse_if_started(token)
     try:
         with transaction.atomic():  # a racing redemption waits here on the token index
             terms = (data["r"], data["m"]) if "r" in data else None  # older grants: the plan's
@@ -276,7 +275,23 @@ def session_start_by_vendor(*, vendor_id: int, grant: str, now=None) -> MeteredS
     except IntegrityError as exc:
         if "token" not in str(exc):
             raise
-        raise GrantUsed("This session grant has already started a session.") from exc
+    _refuse_if_started(token)  # the racing redemption committed it
+    raise GrantUsed("This session grant has already started a session.")
+
+
+def _refuse_if_started(token: str) -> None:
+    """GrantUsed naming the session the grant started (the vendor's own), if it did.
+
+    A vendor whose first answer was lost (a timeout, a retry that took the request
+    over) learns which session to heartbeat instead of only that the grant is spent.
+    """
+    session_id = MeteredSession.objects.filter(token=token).values_list("pk", flat=True).first()
+    if session_id is not None:
+        raise GrantUsed(
+            "This session grant has already started a session.",
+            session_id=session_id,
+            token=token,
+        )
 
 
 @money_transaction

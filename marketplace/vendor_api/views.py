@@ -198,7 +198,10 @@ class SessionStartView(VendorApiView):
             400: PROBLEM,
             402: OpenApiResponse(description="The user's balance does not cover the first block."),
             403: OpenApiResponse(description="Not a live key: sessions move money."),
-            409: OpenApiResponse(description="The grant already started a session."),
+            409: OpenApiResponse(
+                description="The grant already started a session (named by `session_id` "
+                "and `token` in the problem)."
+            ),
             422: OpenApiResponse(
                 description="Grant not valid (or another vendor's), expired, or the plan is "
                 "not a metered plan on sale."
