@@ -16,6 +16,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 
+def percent_off(regular_paise: int, price_paise: int) -> int:
+    """Whole percent `price_paise` is below the regular price (0 when it is not below)."""
+    if regular_paise <= price_paise:
+        return 0
+    return round(100 * (regular_paise - price_paise) / regular_paise)
+
+
 class SaleStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     PUBLISHED = "published", "Published"
@@ -189,10 +196,7 @@ class SaleItem(models.Model):
 
     @property
     def discount_percent(self) -> int:
-        regular = self.regular_price_paise
-        if regular <= self.sale_price_paise:
-            return 0
-        return round(100 * (regular - self.sale_price_paise) / regular)
+        return percent_off(self.regular_price_paise, self.sale_price_paise)
 
     @property
     def available_percent(self) -> int:
@@ -267,6 +271,10 @@ class Hold(models.Model):
     def amount_paise(self) -> int:
         """What checkout charges: the held price times the units."""
         return self.unit_price_paise * self.quantity
+
+    @property
+    def discount_percent(self) -> int:
+        return percent_off(self.item.regular_price_paise, self.unit_price_paise)
 
 
 class EventKind(models.TextChoices):

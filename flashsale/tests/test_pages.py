@@ -220,3 +220,16 @@ def test_an_ended_sale_page_says_so(client):
     response = client.get(reverse("flashsale:sale", args=[sale.pk]))
 
     assert 'data-testid="sale-ended"' in response.content.decode()
+
+
+def test_the_hold_page_shows_the_price_the_units_were_held_at(signed_in, buyer, item):
+    # given a hold at ₹499, then staff raise the item's price
+    hold, _ = services.hold_create(user=buyer, item_id=item.pk, quantity=1)
+    SaleItem.objects.filter(pk=item.pk).update(sale_price_paise=59_900)
+
+    html = signed_in.get(reverse("flashsale:hold", args=[hold.pk])).content.decode()
+
+    # then the page shows the held price everywhere, the one checkout charges
+    price = html.split('data-testid="held-price">', 1)[1].split("</div>", 1)[0]
+    assert "₹499.00" in price and "₹599.00" not in html
+    assert "−50%" in price  # of the ₹999 regular price
