@@ -1,9 +1,8 @@
 """A hold keeps the price its units were taken at: checkout charges that.
 
 Expand, fill, contract: the column arrives nullable (instant), 0006 fills the
-holds made before it in batches, 0007 makes it required. For a rolling deploy
-run `migrate flashsale 0006` before the new code starts and the rest once no
-old process writes holds (see docs/deploying.md).
+holds made before it in batches, 0007 fills any left and makes it required.
+New code needs every hold priced, so it starts after 0007 (docs/deploying.md).
 """
 
 from django.db import migrations, models

@@ -1,18 +1,8 @@
 """Holds made before 0005 take their item's price of the moment, a batch at a time."""
 
 from django.db import migrations
-from django.db.models import OuterRef, Subquery
 
-from flexpass.backfill import update_in_batches
-
-
-def fill_from_items(apps, schema_editor):
-    Hold = apps.get_model("flashsale", "Hold")
-    SaleItem = apps.get_model("flashsale", "SaleItem")
-    price = SaleItem.objects.filter(pk=OuterRef("item_id")).values("sale_price_paise")[:1]
-    update_in_batches(
-        Hold.objects.filter(unit_price_paise__isnull=True), unit_price_paise=Subquery(price)
-    )
+from flashsale.migrations._hold_price import fill_from_items
 
 
 class Migration(migrations.Migration):
