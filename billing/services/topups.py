@@ -311,8 +311,9 @@ def topups_reconcile(*, now=None) -> dict[str, int]:
                 status__in=(TopUpStatus.FAILED, TopUpStatus.EXPIRED), created_at__gte=late_since
             )
             .filter(gateway_order_id__gt="")
-            # least recently asked first, so a backlog larger than the batch rotates
-            .order_by(F("late_asked_at").asc(nulls_first=True), "-id")[: batch - len(due)]
+            # never asked, oldest first (nearest the end of its window), then least
+            # recently asked: a backlog larger than the batch rotates
+            .order_by(F("late_asked_at").asc(nulls_first=True), "id")[: batch - len(due)]
         )
         TopUp.objects.filter(pk__in=[topup.pk for topup in late]).update(late_asked_at=now)
     counts: Counter[str] = Counter()
