@@ -1,7 +1,11 @@
+from datetime import datetime
+
 from celery import shared_task
 from django.conf import settings
+from django.db import DatabaseError
 
 from flashsale import services
+from flexpass.errors import RetryLater
 from flexpass.jobs import job_record_run
 
 
@@ -19,11 +23,14 @@ def holds_expire() -> int:
     return count
 
 
-@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
-def sale_holds_void(*, sale_id: int, staff_id: int, reason: str) -> int:
+@shared_task(autoretry_for=(DatabaseError, RetryLater), retry_backoff=True, max_retries=5)
+def sale_holds_void(*, sale_id: int, staff_id: int, reason: str, taken_off_at: str) -> int:
     """End a sale's open holds after staff took it off (the admin's save queues this)."""
     from accounts.models import User
 
     return services.sale_holds_void(
-        sale_id=sale_id, acting_user=User.objects.get(pk=staff_id), reason=reason
+        sale_id=sale_id,
+        acting_user=User.objects.get(pk=staff_id),
+        reason=reason,
+        taken_off_at=datetime.fromisoformat(taken_off_at),
     )

@@ -51,7 +51,7 @@ from flashsale.services.stock import (
 )
 from flashsale.services.waitlist import waitlist_offer
 from flexpass import rows
-from flexpass.errors import DomainError
+from flexpass.errors import DomainError, RetryLater
 from marketplace.models import OrderStatus
 from wallet.services import money_transaction
 
@@ -493,31 +493,35 @@ def hold_void(*, hold_id: int, acting_user, reason: str = "") -> Hold:
     )
 
 
-def sale_holds_void(*, sale_id: int, acting_user, reason: str) -> int:
+def sale_holds_void(*, sale_id: int, acting_user, reason: str, taken_off_at=None) -> int:
     """Staff took a sale off (cancelled, or back to draft): its open holds end now.
 
     Each is voided like the admin's action does it (units back, open card payment
     cancelled), so nobody checks out of a sale that is no longer on. A checkout
-    racing this flips the same hold row: one of them wins. Returns how many;
-    raises the first unexpected error after trying every hold.
+    racing this flips the same hold row: one of them wins. Run later (a task),
+    it does nothing if the sale is on again, and ends only holds taken before
+    `taken_off_at`. Returns how many; raises the first error worth a retry after
+    trying every hold.
     """
-    ids = (
-        Hold.objects.filter(item__sale_id=sale_id, status=HoldStatus.ACTIVE)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    if FlashSale.objects.filter(pk=sale_id, status=SaleStatus.PUBLISHED).exists():
+        return 0  # put back on sale meanwhile: its holds are wanted again
+    holds = Hold.objects.filter(item__sale_id=sale_id, status=HoldStatus.ACTIVE)
+    if taken_off_at is not None:
+        holds = holds.filter(created_at__lte=taken_off_at)
     voided, failure = 0, None
     with live.batched():
-        for hold_id in list(ids):
+        for hold_id in list(holds.order_by("pk").values_list("pk", flat=True)):
             try:
                 hold_void(hold_id=hold_id, acting_user=acting_user, reason=reason)
-            except DomainError:  # paid or overdue meanwhile: the checkout or the job has it
-                continue
+            except RetryLater as exc:  # the database was busy: the retry tries it again
+                failure = failure or exc
+            except DomainError:
+                pass  # paid or overdue meanwhile: the checkout or the job has it
             except Exception as exc:  # noqa: BLE001 - one hold's trouble must not keep the rest open
                 logger.exception("sale %s: could not void hold %s", sale_id, hold_id)
                 failure = failure or exc
-                continue
-            voided += 1
+            else:
+                voided += 1
     if failure is not None:
-        raise failure  # the task retries: what is still active is tried again
+        raise failure
     return voided

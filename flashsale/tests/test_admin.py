@@ -11,7 +11,15 @@ from django.utils import timezone
 
 from flashsale import services, tasks
 from flashsale.errors import SoldOut
-from flashsale.models import EventKind, Hold, HoldStatus, InventoryEvent, SaleItem
+from flashsale.models import (
+    EventKind,
+    FlashSale,
+    Hold,
+    HoldStatus,
+    InventoryEvent,
+    SaleItem,
+    SaleStatus,
+)
 from flashsale.services import holds as holds_module
 from flashsale.tests.factories import (
     FlashSaleFactory,
@@ -312,7 +320,33 @@ def test_a_hold_that_fails_to_void_is_retried_and_the_save_still_succeeds(
     assert statuses == {holds[0].pk: HoldStatus.ACTIVE, holds[1].pk: HoldStatus.RELEASED}
 
     # and the task's retry (a worker retries it; tests run tasks eagerly, once) ends the first
-    staff_id = response.wsgi_request.user.pk
-    tasks.sale_holds_void(sale_id=item.sale_id, staff_id=staff_id, reason="The sale was cancelled.")
+    tasks.sale_holds_void(
+        sale_id=item.sale_id,
+        staff_id=response.wsgi_request.user.pk,
+        reason="The sale was cancelled.",
+        taken_off_at=timezone.now().isoformat(),
+    )
     assert {h.status for h in Hold.objects.all()} == {HoldStatus.RELEASED}
     assert SaleItem.objects.get(pk=item.pk).available == item.total
+
+
+def test_a_late_void_spares_a_sale_put_back_on_and_holds_taken_after(item):
+    # given a sale taken off with one hold open, then holds taken after it was put back on
+    staff = UserFactory(is_staff=True)
+    early = services.hold_create(user=UserFactory(), item_id=item.pk, quantity=1)[0]
+    taken_off_at = timezone.now()
+    FlashSale.objects.filter(pk=item.sale_id).update(status=SaleStatus.CANCELLED)
+    FlashSale.objects.filter(pk=item.sale_id).update(status=SaleStatus.PUBLISHED)
+    late = services.hold_create(
+        user=UserFactory(), item_id=item.pk, quantity=1, client_ip="10.7.0.1"
+    )[0]
+    run = {"sale_id": item.sale_id, "acting_user": staff, "reason": "The sale was cancelled."}
+
+    # when the void runs late, the sale on again: nothing ends
+    assert services.sale_holds_void(**run, taken_off_at=taken_off_at) == 0
+    # and when the sale is off again: only the hold from before the take-off it was queued for
+    FlashSale.objects.filter(pk=item.sale_id).update(status=SaleStatus.DRAFT)
+    assert services.sale_holds_void(**run, taken_off_at=taken_off_at) == 1
+
+    statuses = dict(Hold.objects.values_list("pk", "status"))
+    assert statuses == {early.pk: HoldStatus.RELEASED, late.pk: HoldStatus.ACTIVE}
