@@ -15,8 +15,16 @@ from django.conf import settings
 from django.utils import timezone
 
 from flashsale import live
-from flashsale.errors import HoldClosed, HoldExpired, HoldNotFound
-from flashsale.models import EventKind, FlashOrder, FlashPayment, Hold, HoldStatus, SaleItem
+from flashsale.errors import HoldClosed, HoldExpired, HoldNotFound, SaleNotLive
+from flashsale.models import (
+    EventKind,
+    FlashOrder,
+    FlashPayment,
+    Hold,
+    HoldStatus,
+    SaleItem,
+    SaleStatus,
+)
 from flashsale.selectors import item_related
 from flashsale.services.holds import hold_expire
 from flashsale.services.stock import event_append
@@ -69,12 +77,26 @@ def _checkout(*, user, hold_id: int, request_key: str | None, now) -> tuple[Flas
     hold = Hold.objects.select_related(*item_related("item__")).filter(pk=hold_id).first()
     if hold is None or hold.user_id != user.pk:
         raise HoldNotFound(f"You have no hold #{hold_id}.")
+    if hold.status == HoldStatus.ACTIVE:
+        refuse_if_taken_off(hold)
     order = hold_confirm_and_pay(
         user=user, hold=hold, paid_at=now, now=now, request_key=request_key
     )
     if order is None:
         return _already_resolved(hold, now), False
     return order, True
+
+
+def refuse_if_taken_off(hold: Hold) -> None:
+    """A hold on a sale staff cancelled or put back to draft is not paid for.
+
+    Its void runs after the admin's save (a task); this covers the moments
+    before it, or a void that failed.
+    """
+    if hold.item.sale.status != SaleStatus.PUBLISHED:
+        raise SaleNotLive(
+            "This sale was taken off, so this hold cannot be paid; nothing was charged."
+        )
 
 
 def hold_confirm_and_pay(

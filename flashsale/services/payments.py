@@ -33,7 +33,7 @@ from billing.models import TopUpStatus
 from flashsale.errors import HoldClosed, HoldExpired, HoldNotFound, PaymentNotFound
 from flashsale.models import FlashPayment, Hold, HoldStatus
 from flashsale.selectors import item_related, payment_access
-from flashsale.services.checkout import hold_confirm_and_pay
+from flashsale.services.checkout import hold_confirm_and_pay, refuse_if_taken_off
 from flashsale.services.holds import hold_expire
 from flexpass.money import format_rupees
 from marketplace.errors import OrderNotFound, PriceChanged
@@ -135,6 +135,7 @@ def _payment_open(*, user, hold_id: int, key: str, expected, now) -> FlashPaymen
         raise HoldClosed("You released this hold. Hold the item again if it is still in stock.")
     if not hold.is_open(now):
         raise HoldExpired("Your hold expired before checkout; its units went back to the sale.")
+    refuse_if_taken_off(hold)
     open_payment = (
         FlashPayment.objects.filter(hold=hold, status__in=ORDER_OPEN_STATES).order_by("-pk").first()
     )

@@ -6,8 +6,18 @@ import pytest
 from django.utils import timezone
 
 from flashsale import services
-from flashsale.errors import HoldClosed, HoldExpired, HoldNotFound
-from flashsale.models import EventKind, FlashOrder, Hold, HoldStatus, InventoryEvent, SaleItem
+from flashsale.errors import HoldClosed, HoldExpired, HoldNotFound, SaleNotLive
+from flashsale.models import (
+    EventKind,
+    FlashOrder,
+    FlashPayment,
+    FlashSale,
+    Hold,
+    HoldStatus,
+    InventoryEvent,
+    SaleItem,
+    SaleStatus,
+)
 from flashsale.tests.factories import ProductFactory, UserFactory, balance, fund, item_make
 from wallet.errors import InsufficientFunds
 from wallet.models import AccountKind, EntryKind, JournalEntry
@@ -108,6 +118,25 @@ def test_a_released_hold_cannot_be_paid(buyer, item):
         services.hold_checkout(user=buyer, hold_id=hold.pk)
 
     assert (balance(buyer), FlashOrder.objects.count()) == (500_000, 0)
+
+
+@pytest.mark.parametrize("status", [SaleStatus.CANCELLED, SaleStatus.DRAFT])
+def test_a_hold_on_a_sale_taken_off_cannot_be_paid_before_its_void_runs(buyer, item, status):
+    # given a hold, then staff take the sale off (its void has not run yet)
+    hold, _ = services.hold_create(user=buyer, item_id=item.pk, quantity=1)
+    FlashSale.objects.filter(pk=item.sale_id).update(status=status)
+
+    # then neither the wallet nor a card pays for it, and nothing moves
+    with pytest.raises(SaleNotLive):
+        services.hold_checkout(user=buyer, hold_id=hold.pk)
+    with pytest.raises(SaleNotLive):
+        services.hold_pay_mixed(user=buyer, hold_id=hold.pk, idempotency_key="card")
+
+    assert (balance(buyer), FlashOrder.objects.count(), FlashPayment.objects.count()) == (
+        500_000,
+        0,
+        0,
+    )
 
 
 def test_nobody_pays_for_someone_elses_hold(buyer, item):
