@@ -96,9 +96,14 @@ class FlashSaleAdmin(admin.ModelAdmin):
                 "sale_id": obj.pk,
                 "staff_id": request.user.pk,
                 "reason": f"The sale was {obj.get_status_display().lower()}.",
-                "taken_off_at": timezone.now().isoformat(),
             }
-            transaction.on_commit(lambda: tasks.sale_holds_void.delay(**kwargs), robust=True)
+            # Timed after the commit: a hold taken while the save ran saw the sale live.
+            transaction.on_commit(
+                lambda: tasks.sale_holds_void.delay(
+                    **kwargs, taken_off_at=timezone.now().isoformat()
+                ),
+                robust=True,
+            )
             self.message_user(request, "Its open holds are ending; their units go back.")
 
     def get_urls(self):

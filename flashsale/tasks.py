@@ -24,7 +24,9 @@ def holds_expire() -> int:
 
 
 @shared_task(autoretry_for=(DatabaseError, RetryLater), retry_backoff=True, max_retries=5)
-def sale_holds_void(*, sale_id: int, staff_id: int, reason: str, taken_off_at: str) -> int:
+def sale_holds_void(
+    *, sale_id: int, staff_id: int, reason: str, taken_off_at: str | None = None
+) -> int:
     """End a sale's open holds after staff took it off (the admin's save queues this)."""
     from accounts.models import User
 
@@ -32,5 +34,5 @@ def sale_holds_void(*, sale_id: int, staff_id: int, reason: str, taken_off_at: s
         sale_id=sale_id,
         acting_user=User.objects.get(pk=staff_id),
         reason=reason,
-        taken_off_at=datetime.fromisoformat(taken_off_at),
+        taken_off_at=datetime.fromisoformat(taken_off_at) if taken_off_at else None,
     )

@@ -77,7 +77,7 @@ def _checkout(*, user, hold_id: int, request_key: str | None, now) -> tuple[Flas
     hold = Hold.objects.select_related(*item_related("item__")).filter(pk=hold_id).first()
     if hold is None or hold.user_id != user.pk:
         raise HoldNotFound(f"You have no hold #{hold_id}.")
-    if hold.status == HoldStatus.ACTIVE:
+    if hold.is_open(now):  # (one that ran out is answered as expired, its units back)
         refuse_if_taken_off(hold)
     order = hold_confirm_and_pay(
         user=user, hold=hold, paid_at=now, now=now, request_key=request_key

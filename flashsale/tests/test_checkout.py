@@ -139,6 +139,17 @@ def test_a_hold_on_a_sale_taken_off_cannot_be_paid_before_its_void_runs(buyer, i
     )
 
 
+def test_a_hold_that_ran_out_on_a_sale_taken_off_is_answered_as_expired(buyer, item):
+    hold, _ = services.hold_create(user=buyer, item_id=item.pk, quantity=1)
+    FlashSale.objects.filter(pk=item.sale_id).update(status=SaleStatus.CANCELLED)
+    Hold.objects.filter(pk=hold.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    with pytest.raises(HoldExpired):
+        services.hold_checkout(user=buyer, hold_id=hold.pk)
+
+    assert SaleItem.objects.get(pk=item.pk).available == 10  # its units came back at once
+
+
 def test_nobody_pays_for_someone_elses_hold(buyer, item):
     hold, _ = services.hold_create(user=buyer, item_id=item.pk, quantity=1)
     stranger = UserFactory()

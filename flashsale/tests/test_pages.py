@@ -8,7 +8,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from flashsale import services
-from flashsale.models import FlashOrder, Hold, HoldStatus, SaleItem, WaitlistEntry
+from flashsale.models import (
+    FlashOrder,
+    FlashSale,
+    Hold,
+    HoldStatus,
+    SaleItem,
+    SaleStatus,
+    WaitlistEntry,
+)
 from flashsale.tests.factories import FlashSaleFactory, UserFactory, balance, item_make
 
 pytestmark = pytest.mark.django_db
@@ -233,3 +241,17 @@ def test_the_hold_page_shows_the_price_the_units_were_held_at(signed_in, buyer, 
     price = html.split('data-testid="held-price">', 1)[1].split("</div>", 1)[0]
     assert "₹499.00" in price and "₹599.00" not in html
     assert "−50%" in price  # of the ₹999 regular price
+
+
+def test_a_hold_on_a_sale_taken_off_says_so_and_offers_no_payment(signed_in, buyer, item):
+    # given a hold, then staff put the sale back to draft (its page is gone)
+    hold, _ = services.hold_create(user=buyer, item_id=item.pk, quantity=1)
+    FlashSale.objects.filter(pk=item.sale_id).update(status=SaleStatus.DRAFT)
+
+    response = signed_in.get(reverse("flashsale:hold", args=[hold.pk]))
+
+    # then the page says what happened, with no pay button and no link to the gone sale
+    html = response.content.decode()
+    assert 'data-state="taken_off"' in html and "This sale was taken off" in html
+    assert 'data-testid="checkout"' not in html
+    assert reverse("flashsale:sale", args=[item.sale_id]) not in html
