@@ -438,6 +438,29 @@ def metered_service():
     return service
 
 
+def ask(customer, service):
+    return services.consultation_start(
+        customer=customer, service_slug=service.slug, subject="Review", body="Please"
+    )
+
+
+def set_status(consultation, user, status: str):
+    return services.conversation_set_status(
+        conversation_id=consultation.pk, acting_user=user, status=status
+    )
+
+
+def in_progress(customer, service):
+    """A consultation the customer (given ₹1,000) asked for, accepted and started by the vendor."""
+    from marketplace.tests.factories import fund
+
+    fund(customer, 100_000)
+    vendor = service.vendor.user
+    consultation = ask(customer, service)
+    set_status(consultation, vendor, "accepted")
+    return consultation, set_status(consultation, vendor, "in_progress")
+
+
 def test_a_consultation_goes_to_the_vendor_with_the_metered_rate(
     asha, metered_service, django_capture_on_commit_callbacks
 ):
@@ -560,18 +583,12 @@ def test_a_consultation_bills_the_rate_the_customer_saw_when_asking(asha, metere
 
     fund(asha, 100_000)
     vendor = metered_service.vendor.user
-    consultation = services.consultation_start(
-        customer=asha, service_slug=metered_service.slug, subject="Review", body="Please"
-    )
+    consultation = ask(asha, metered_service)
     Plan.objects.filter(pk=consultation.metered_plan_id).update(metered_rate_paise=5_000)
-    services.conversation_set_status(
-        conversation_id=consultation.pk, acting_user=vendor, status="accepted"
-    )
+    set_status(consultation, vendor, "accepted")
 
     # When the vendor starts it
-    started = services.conversation_set_status(
-        conversation_id=consultation.pk, acting_user=vendor, status="in_progress"
-    )
+    started = set_status(consultation, vendor, "in_progress")
 
     # Then the meter runs at the rate she agreed to
     session = started.metered_session
@@ -581,19 +598,9 @@ def test_a_consultation_bills_the_rate_the_customer_saw_when_asking(asha, metere
 def test_a_consultation_whose_meter_stopped_is_paused_not_left_running_free(asha, metered_service):
     # Given a consultation in progress, billed by its metered session
     from marketplace.services.sessions import session_stop
-    from marketplace.tests.factories import fund
 
-    fund(asha, 100_000)
     vendor = metered_service.vendor.user
-    consultation = services.consultation_start(
-        customer=asha, service_slug=metered_service.slug, subject="Review", body="Please"
-    )
-    services.conversation_set_status(
-        conversation_id=consultation.pk, acting_user=vendor, status="accepted"
-    )
-    started = services.conversation_set_status(
-        conversation_id=consultation.pk, acting_user=vendor, status="in_progress"
-    )
+    consultation, started = in_progress(asha, metered_service)
 
     # When Asha stops the meter from her sessions page, and the vendor's chat pings
     session_stop(session_id=started.metered_session.pk, user=asha)
@@ -607,23 +614,9 @@ def test_a_consultation_whose_meter_stopped_is_paused_not_left_running_free(asha
 
 
 def test_a_customer_closing_a_consultation_stops_the_meter_as_herself(asha, metered_service):
-    from marketplace.tests.factories import fund
+    consultation, started = in_progress(asha, metered_service)
 
-    fund(asha, 100_000)
-    vendor = metered_service.vendor.user
-    consultation = services.consultation_start(
-        customer=asha, service_slug=metered_service.slug, subject="Review", body="Please"
-    )
-    services.conversation_set_status(
-        conversation_id=consultation.pk, acting_user=vendor, status="accepted"
-    )
-    started = services.conversation_set_status(
-        conversation_id=consultation.pk, acting_user=vendor, status="in_progress"
-    )
-
-    services.conversation_set_status(
-        conversation_id=consultation.pk, acting_user=asha, status="closed"
-    )
+    set_status(consultation, asha, "closed")
 
     session = started.metered_session
     session.refresh_from_db()
@@ -634,17 +627,11 @@ def test_a_metered_consultation_does_not_start_without_funds(asha, metered_servi
     from wallet.errors import InsufficientFunds
 
     vendor = metered_service.vendor.user
-    consultation = services.consultation_start(
-        customer=asha, service_slug=metered_service.slug, subject="Review", body="Please"
-    )
-    services.conversation_set_status(
-        conversation_id=consultation.pk, acting_user=vendor, status="accepted"
-    )
+    consultation = ask(asha, metered_service)
+    set_status(consultation, vendor, "accepted")
 
     with pytest.raises(InsufficientFunds):
-        services.conversation_set_status(
-            conversation_id=consultation.pk, acting_user=vendor, status="in_progress"
-        )
+        set_status(consultation, vendor, "in_progress")
 
     consultation.refresh_from_db()
     assert (consultation.status, consultation.metered_session_id) == ("accepted", None)
