@@ -26,6 +26,18 @@ def run_together(*calls):
     return race(len(calls), lambda i: calls[i]())
 
 
+def withdraw(user, key: str, ifsc: str = "HDFC0001234") -> Withdrawal:
+    """Asha Rao's ₹300 withdrawal to one bank account, under `key`."""
+    return services.withdrawal_request(
+        user=user,
+        amount_paise=30_000,
+        account_holder="Asha Rao",
+        account_number="123456789012",
+        ifsc=ifsc,
+        idempotency_key=key,
+    )
+
+
 def paid_topup(user, amount_paise=50_000) -> tuple[TopUp, dict]:
     topup = services.topup_create(
         user=user, amount_paise=amount_paise, idempotency_key=new_key("topup")
@@ -132,14 +144,7 @@ def test_concurrent_topups_cannot_pass_the_daily_limit(settings):
 def test_concurrent_approve_and_reject_review_a_withdrawal_once():
     user, staff = UserFactory(), StaffFactory()
     fund(user, 100_000)
-    withdrawal = services.withdrawal_request(
-        user=user,
-        amount_paise=30_000,
-        account_holder="Asha Rao",
-        account_number="123456789012",
-        ifsc="HDFC0001234",
-        idempotency_key="w1",
-    )
+    withdrawal = withdraw(user, "w1")
 
     results = run_together(
         *[lambda: services.withdrawal_approve(withdrawal=withdrawal, acting_user=staff)] * 4,
@@ -166,14 +171,7 @@ def test_a_double_submitted_withdrawal_reserves_once_and_answers_both():
     fund(user, 100_000)
 
     def ask():
-        return services.withdrawal_request(
-            user=user,
-            amount_paise=30_000,
-            account_holder="Asha Rao",
-            account_number="123456789012",
-            ifsc="HDFC0001234",
-            idempotency_key="same-form",
-        )
+        return withdraw(user, "same-form")
 
     for _ in range(3):  # the interleaving that hurt does not come every time
         results = run_together(ask, ask, ask, ask)
@@ -188,14 +186,7 @@ def test_the_same_key_for_two_payees_at_once_pays_one_and_refuses_the_other():
     fund(user, 500_000)
 
     def ask(key, ifsc):
-        return lambda: services.withdrawal_request(
-            user=user,
-            amount_paise=30_000,
-            account_holder="Asha Rao",
-            account_number="111122223333",
-            ifsc=ifsc,
-            idempotency_key=key,
-        )
+        return lambda: withdraw(user, key, ifsc)
 
     for round_ in range(5):  # the interleaving that hurt does not come every time
         key = f"form-{round_}"
