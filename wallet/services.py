@@ -451,7 +451,7 @@ def entry_by_key(idempotency_key: str) -> JournalEntry | None:
 def _entry_with_key(idempotency_key: str | None, request_hash: str) -> JournalEntry | None:
     if not idempotency_key:
         return None
-    first = JournalEntry.objects.filter(idempotency_key=idempotency_key).first()
+    first = entry_by_key(idempotency_key)
     if first is not None and first.request_hash != request_hash:
         raise IdempotencyConflict("This idempotency key was already used for a different request.")
     return first
