@@ -276,6 +276,11 @@ class Hold(models.Model):
     def discount_percent(self) -> int:
         return percent_off(self.item.regular_price_paise, self.unit_price_paise)
 
+    @property
+    def sale_taken_off(self) -> bool:
+        """Staff cancelled the sale or put it back to draft: this hold cannot be paid."""
+        return self.item.sale.status != SaleStatus.PUBLISHED
+
 
 class EventKind(models.TextChoices):
     RESTOCK = "restock", "Restock"  # +q to total and available (the first stock too)

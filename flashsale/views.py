@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from flashsale import selectors, services
 from flashsale.errors import HoldExpired
-from flashsale.models import FlashPayment, HoldStatus, SaleStatus
+from flashsale.models import FlashPayment, HoldStatus
 from flashsale.throttle import client_ip
 from flexpass.errors import DomainError, NotFound
 from flexpass.views import back_to
@@ -161,8 +161,8 @@ def _hold_context(request, hold, error: str = "") -> dict:
         "open_payment": open_payment,
         "open_payment_checkout_url": _checkout_url(open_payment) if open_payment else "",
         "is_open": hold.is_open(now),
-        # Staff cancelled the sale or put it back to draft: nothing here can be paid.
-        "sale_off": hold.item.sale.status != SaleStatus.PUBLISHED,
+        # Nothing here can be paid (a paid hold still shows as paid).
+        "taken_off": hold.sale_taken_off and hold.status != HoldStatus.CONFIRMED,
         "error": error,
         "hold_seconds_total": max(1, int((hold.expires_at - hold.created_at).total_seconds())),
         "topup_url": _url_or_none("billing:topup_start"),

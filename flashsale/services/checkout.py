@@ -23,7 +23,6 @@ from flashsale.models import (
     Hold,
     HoldStatus,
     SaleItem,
-    SaleStatus,
 )
 from flashsale.selectors import item_related
 from flashsale.services.holds import hold_expire
@@ -93,7 +92,7 @@ def refuse_if_taken_off(hold: Hold) -> None:
     Its void runs after the admin's save (a task); this covers the moments
     before it, or a void that failed.
     """
-    if hold.item.sale.status != SaleStatus.PUBLISHED:
+    if hold.sale_taken_off:
         raise SaleNotLive(
             "This sale was taken off, so this hold cannot be paid; nothing was charged."
         )
