@@ -189,21 +189,21 @@ def _pay_for_product(*, user, hold: Hold, item: SaleItem, amount: int):
 def _pay_for_plan(*, user, hold: Hold, item: SaleItem, amount: int):
     """A marketplace plan: the marketplace's own purchase service, at the sale price.
 
-    purchase_record charges the price on the plan object it is given, splits
-    it with the marketplace fee and creates the Purchase and its Pass; the
-    plan is re-checked for sale first (service live, plan active, not the
-    buyer's own). One unit per hold for passes: a pass is personal.
+    purchase_record charges the price it is given, splits it with the
+    marketplace fee and creates the Purchase and its Pass; the plan is
+    re-checked for sale first (service live, plan active, not the buyer's
+    own). One unit per hold for passes: a pass is personal.
     """
     from marketplace.services import plan_for_sale, purchase_record
 
     plan = plan_for_sale(plan_id=item.plan_id, buyer=user)
-    plan.price_paise = amount  # the flash price, for this purchase only (not saved)
     wallet = wallet_ensure(user=user)
     purchase = purchase_record(
         buyer=user,
         plan=plan,
         payer_account=wallet.available,
         idempotency_key=f"flashsale-hold-{hold.pk}",
+        price_paise=amount,
     )
     if purchase.price_paise != amount:  # the marketplace changed how it prices: refuse
         raise HoldClosed("This pass cannot be sold at the flash price right now.")

@@ -243,7 +243,6 @@ def _fulfil_plan(order: Order) -> str:
     order's price - what the buyer agreed to and what the hold plus the card part add up
     to, even if the vendor changed the plan's price meanwhile."""
     plan = plan_for_sale(plan_id=order.plan_id, buyer=order.buyer)
-    plan.price_paise = order.price_paise  # for this purchase only (not saved)
     wallet = wallet_ensure(user=order.buyer)
     purchase = purchase_record(
         buyer=order.buyer,
@@ -251,6 +250,7 @@ def _fulfil_plan(order: Order) -> str:
         payer_account=wallet.available,
         idempotency_key=f"order:{order.pk}",
         order=order,
+        price_paise=order.price_paise,
     )
     return f"Receipt {purchase.number}"
 

@@ -196,9 +196,13 @@ def purchase_record(
     payer_account: LedgerAccount | None = None,
     accounts: PurchaseAccounts | None = None,
     order=None,
+    price_paise: int | None = None,
 ) -> Purchase:
     """Debit the price from `payer_account` (the buyer's available balance by default)
     and create the Purchase and its Pass.
+
+    The price is the plan's unless `price_paise` says otherwise: the price an
+    order was agreed at, or a flash sale's.
 
     The caller holds a money_transaction and has checked the plan with
     plan_for_sale. One journal entry: payer -price, vendor payable +share,
@@ -211,7 +215,7 @@ def purchase_record(
     service: Service = plan.service
     accounts = accounts or purchase_accounts(buyer=buyer, vendor_user=service.vendor.user)
     payer_account = payer_account or accounts.available
-    price = plan.price_paise
+    price = plan.price_paise if price_paise is None else price_paise
     fee, share = fee_split(price)
     legs = [Leg(payer_account, -price)]
     if share:
