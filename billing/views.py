@@ -10,7 +10,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
@@ -23,6 +22,7 @@ from billing.gateways.simulated import Outcome, SimulatedRazorpay
 from billing.models import TopUp, WithdrawalStatus
 from flexpass.errors import DomainError
 from flexpass.money import format_rupees
+from flexpass.views import local_url_or
 from wallet.services import wallet_ensure
 
 QUICK_PICKS_RUPEES = (100, 500, 1000)
@@ -88,12 +88,9 @@ def topup_start(request):
 
 def _callback_url(request) -> str:
     """Where checkout sends the payer back: our return page, or a same-site callback_url."""
-    callback = request.GET.get("callback_url", "")
-    if callback and url_has_allowed_host_and_scheme(
-        callback, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return callback
-    return reverse("billing:topup_return")
+    return local_url_or(
+        request, request.GET.get("callback_url", ""), reverse("billing:topup_return")
+    )
 
 
 @require_http_methods(["GET", "POST"])
