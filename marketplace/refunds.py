@@ -54,6 +54,14 @@ def share_of(total: int, part: int, whole: int) -> int:
     return (2 * total * part + whole) // (2 * whole)
 
 
+def share_step(total: int, refunded: tuple[int, int], whole: int) -> int:
+    """The share of `total` a refund takes when the refunded sum goes from `before` to
+    `after` of `whole`: taken on the running totals, so rounding never drifts and
+    refunds that add up to the price take exactly all of it."""
+    before, after = refunded
+    return share_of(total, after, whole) - share_of(total, before, whole)
+
+
 @money_transaction
 def purchase_refund(
     *, purchase_id: int, amount_paise: int, reason: str, acting_user, idempotency_key: str
@@ -98,9 +106,8 @@ def purchase_refund(
     buyer = purchase.buyer
     buyer_available = wallet_ensure(user=buyer).available
     vendor_account = vendor_payable_account(purchase.service.vendor.user)
-    # Proportional reversal, computed on the running total so rounding never drifts.
-    vendor_part = share_of(purchase.vendor_share_paise, refunded_total, purchase.price_paise) - (
-        share_of(purchase.vendor_share_paise, refunded_before, purchase.price_paise)
+    vendor_part = share_step(
+        purchase.vendor_share_paise, (refunded_before, refunded_total), purchase.price_paise
     )
     fee_part = amount_paise - vendor_part
     locked = lock_objects.accounts_for_update([vendor_account.pk])
@@ -180,11 +187,8 @@ def _cashback_reverse(purchase, legs, buyer_available, *, refunded) -> tuple[int
     grant = CashbackGrant.objects.select_for_update().filter(purchase=purchase).first()
     if grant is None:
         return 0, 0, 0
-    before, after = refunded
-    amount_paise = after - before
     part = min(
-        share_of(grant.amount_paise, after, purchase.price_paise)
-        - share_of(grant.amount_paise, before, purchase.price_paise),
+        share_step(grant.amount_paise, refunded, purchase.price_paise),
         grant.amount_paise - grant.cancelled_paise - grant.clawed_back_paise,
     )
     if part <= 0:
@@ -200,7 +204,8 @@ def _cashback_reverse(purchase, legs, buyer_available, *, refunded) -> tuple[int
         return part, 0, 0
     # Released: take it back from available - which this refund itself has just
     # credited with more than the cashback - never below zero.
-    can_take = buyer_available.balance_paise + amount_paise
+    before, after = refunded
+    can_take = buyer_available.balance_paise + (after - before)
     take = min(part, can_take)
     if take:
         legs += [Leg(buyer_available, -take), Leg(cashback, take)]
