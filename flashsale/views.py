@@ -192,12 +192,9 @@ def _url_or_none(name: str) -> str | None:
 @require_GET
 def hold_detail(request, hold_id: int):
     try:
-        hold = selectors.hold_access(user=request.user, hold_id=hold_id)
+        hold = services.hold_for_owner(user=request.user, hold_id=hold_id)
     except DomainError:
         return render(request, "404.html", status=404)
-    if hold.status == HoldStatus.ACTIVE and not hold.is_open():
-        services.hold_settle_overdue(hold_id=hold.pk)  # lazy expiry, paid-in-time first
-        hold = selectors.hold_access(user=request.user, hold_id=hold_id)
     if hold.status == HoldStatus.CONFIRMED and not request.htmx:
         return redirect("flashsale:order", order_id=hold.order.pk)
     template = "flashsale/hold.html#panel" if request.htmx else "flashsale/hold.html"

@@ -133,10 +133,7 @@ class HoldListApi(APIView):
 class HoldDetailApi(APIView):
     @extend_schema(operation_id="flash_holds_retrieve", responses=HoldOut, tags=TAGS)
     def get(self, request, hold_id: int):
-        hold = selectors.hold_access(user=request.user, hold_id=hold_id)
-        if hold.status == "active" and not hold.is_open():
-            services.hold_settle_overdue(hold_id=hold.pk)  # lazy expiry, paid-in-time first
-            hold = selectors.hold_access(user=request.user, hold_id=hold_id)
+        hold = services.hold_for_owner(user=request.user, hold_id=hold_id)
         return Response(HoldOut(hold).data)
 
 

@@ -5,8 +5,8 @@ from flashsale.services.checkout import hold_checkout, platform_fee
 from flashsale.services.holds import (
     hold_create,
     hold_expire,
+    hold_for_owner,
     hold_release,
-    hold_settle_overdue,
     hold_void,
     holds_expire_overdue,
     sale_holds_void,
@@ -34,7 +34,7 @@ __all__ = [
     "hold_expire",
     "hold_pay_mixed",
     "hold_release",
-    "hold_settle_overdue",
+    "hold_for_owner",
     "hold_void",
     "holds_expire_overdue",
     "item_create",

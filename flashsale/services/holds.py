@@ -39,7 +39,7 @@ from flashsale.models import (
     SaleItem,
     SaleStatus,
 )
-from flashsale.selectors import item_related
+from flashsale.selectors import hold_access, item_related
 from flashsale.services import hold_sql
 from flashsale.services.stock import (
     allowance_give_back,
@@ -386,14 +386,27 @@ def hold_expire(*, hold_id: int, now=None) -> bool:
     return True
 
 
-def hold_settle_overdue(*, hold_id: int, now=None) -> None:
-    """Lazy expiry of one hold whose time ran out, as the job does it: a card payment
-    captured in time confirms it first (pages and the API read the hold after this)."""
+def hold_for_owner(*, user, hold_id: int) -> Hold:
+    """The user's hold as the page and the API show it (HoldNotFound otherwise).
+
+    One whose time ran out is settled first, as the job would (lazy expiry): a
+    card payment captured in time confirms it, else it expires.
+    """
+    hold = hold_access(user=user, hold_id=hold_id)
+    if hold.status == HoldStatus.ACTIVE and not hold.is_open():
+        _settle([hold.pk], timezone.now())
+        hold = hold_access(user=user, hold_id=hold_id)
+    return hold
+
+
+def _settle(hold_ids: list[int], now) -> int:
+    """Overdue holds: confirmed if their card payment was captured in time, else
+    expired (units back). Returns how many expired."""
     from flashsale.services.payments import payments_sync_captured
 
-    now = now or timezone.now()
-    payments_sync_captured(hold_ids=[hold_id], now=now)
-    hold_expire(hold_id=hold_id, now=now)
+    payments_sync_captured(hold_ids=hold_ids, now=now)
+    with live.batched():
+        return sum(hold_expire(hold_id=pk, now=now) for pk in hold_ids)
 
 
 def holds_expire_overdue(
@@ -418,11 +431,7 @@ def holds_expire_overdue(
     )
     if not ids:
         return 0
-    from flashsale.services.payments import payments_sync_captured
-
-    payments_sync_captured(hold_ids=ids, now=now)  # paid in time: confirmed, not expired
-    with live.batched():
-        return sum(hold_expire(hold_id=pk, now=now) for pk in ids)
+    return _settle(ids, now)
 
 
 def _expire_overdue_for(item: SaleItem, now, user_id: int | None = None) -> bool:
