@@ -333,14 +333,24 @@ def _notify_other_side(conversation: Conversation, message: Message, role: str) 
     if viewing(conversation.pk, recipient_id):
         return  # they are looking at the conversation: the chat itself shows the reply
     online = presence_online(recipient_id)
-    unread = Notification.objects.filter(
-        user_id=recipient_id, kind=kind, read_at__isnull=True, data__conversation=conversation.pk
+    # {email_wanted} of the unread notices about this conversation: {}, {False}, ...
+    unread = set(
+        Notification.objects.filter(
+            user_id=recipient_id,
+            kind=kind,
+            read_at__isnull=True,
+            data__conversation=conversation.pk,
+        )
+        .order_by()
+        .values_list("email_wanted", flat=True)
+        .distinct()
     )
     # An unread notice already says so; but if it only rang the bell while they were
     # here and they have gone since, this reply is emailed (a new notice that emails),
     # for people who want these emails at all.
-    email_now = not online and preference_for(user_id=recipient_id, kind=kind)[1]
-    if (unread.filter(email_wanted=True) if email_now else unread).exists():
+    if unread and (online or True in unread):
+        return
+    if unread and not preference_for(user_id=recipient_id, kind=kind)[1]:
         return
     body = message.body or f"Sent you a file: {message.attachment_name}"
     notify(
