@@ -10,14 +10,14 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 
 from django.db import connection
-from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from accounts.models import Profile, User
 from flexpass import rows
 from wallet.errors import RecipientNotFound, TransferRefused
-from wallet.models import AccountKind, EntryKind, LedgerAccount, Posting, Wallet
+from wallet.models import AccountKind, EntryKind, LedgerAccount, Posting, Reservation, Wallet
 
 # --- balances -------------------------------------------------------------------------------
 
@@ -82,13 +82,33 @@ def statement_postings(
         .order_by("-pk")
     )
     if kind:
-        postings = postings.filter(entry__kind=kind)
+        postings = postings.filter(_of_kind(wallet, kind))
     # The calendar's first and last days bound nothing (and would overflow in UTC).
     if date_from and date_from > date.min:
         postings = postings.filter(entry__created_at__gte=_day_start(date_from))
     if date_to and date_to < date.max:
         postings = postings.filter(entry__created_at__lt=_day_start(date_to + timedelta(days=1)))
     return postings
+
+
+# Money for these kinds leaves available as a reservation (and a rejected withdrawal
+# or failed order comes back as a release); the withdrawal or purchase entry itself
+# moves reserved money, which the statement does not show.
+_RESERVED_FOR = {EntryKind.WITHDRAWAL: "withdrawal", EntryKind.PURCHASE: "order"}
+
+
+def _of_kind(wallet: Wallet, kind: str) -> Q:
+    """Postings of `kind`, and those of the reservations made for that kind of thing."""
+    of_kind = Q(entry__kind=kind)
+    purpose = _RESERVED_FOR.get(kind)
+    if purpose is None:
+        return of_kind
+    reservations = Reservation.objects.filter(wallet=wallet, purpose=purpose)
+    return (
+        of_kind
+        | Q(entry_id__in=reservations.values("reserve_entry_id"))
+        | Q(entry_id__in=reservations.exclude(resolve_entry=None).values("resolve_entry_id"))
+    )
 
 
 def counterpart_handles(postings) -> dict[int, str]:

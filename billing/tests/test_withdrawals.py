@@ -179,3 +179,22 @@ def test_amount_limits(funded, settings):
 def test_a_user_with_no_wallet_yet_is_refused_for_lack_of_funds():
     with pytest.raises(InsufficientFunds):
         request_withdrawal(UserFactory(), 10_000)
+
+
+def test_statement_filtered_to_withdrawals_shows_the_money_leaving_and_coming_back(
+    funded, staff, client
+):
+    paid = request_withdrawal(funded, 30_000)
+    services.withdrawal_approve(withdrawal=paid, acting_user=staff)
+    rejected = request_withdrawal(funded, 20_000)
+    services.withdrawal_reject(withdrawal=rejected, acting_user=staff, reason="Wrong IFSC")
+    client.force_login(funded)
+
+    response = client.get("/wallet/", {"kind": "withdrawal"})
+
+    lines = [(row["description"], row["amount_paise"]) for row in response.context["rows"]]
+    assert lines == [
+        ("Withdrawal rejected: Wrong IFSC", 20_000),
+        ("Withdrawal to bank •••• 9012", -20_000),
+        ("Withdrawal to bank •••• 9012", -30_000),
+    ]

@@ -22,6 +22,7 @@ from marketplace.models import (
 from marketplace.services.orders import TRANSITIONS
 from marketplace.tests.factories import assert_ledger_balanced, balance, fund
 from wallet.models import ReservationStatus
+from wallet.selectors import statement_lines, statement_postings
 from wallet.services import vendor_payable_account, wallet_ensure
 
 pytestmark = pytest.mark.django_db
@@ -385,3 +386,15 @@ def test_the_orders_task_records_its_run(db):
 
     assert tasks.orders_expire()["open"] == 0
     assert job_last_run("marketplace-orders-expire") is not None
+
+
+def test_the_statement_filtered_to_purchases_shows_the_order_hold_and_its_release(
+    short_buyer, plan
+):
+    order = services.order_create(buyer=short_buyer, plan=plan, idempotency_key="o1")
+    _return(order, _pay(order))
+
+    postings = statement_postings(wallet=wallet_ensure(user=short_buyer), kind="purchase")
+
+    lines = [(line.kind, line.amount_paise) for line in statement_lines(postings)]
+    assert lines == [("purchase", -4_900), ("void", 1_000), ("reserve", -1_000)]
