@@ -18,7 +18,8 @@ def sender_role(conversation: Conversation, sender_id: int | None, sender_is_sta
 def message_payload(message: Message, conversation: Conversation | None = None) -> dict:
     """A message as every client sees it. `sender` should be loaded with its profile."""
     conversation = conversation or message.conversation
-    sender = message.sender
+    # An event line speaks for FlexPass; its stored sender is only who caused it.
+    sender = None if message.kind == MessageKind.SYSTEM else message.sender
     attachment = None
     if message.attachment:
         attachment = {

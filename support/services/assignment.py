@@ -181,7 +181,7 @@ def conversation_assign(
             text = f"{by} took the conversation"
         else:
             text = f"{by} assigned the conversation to {agent.display_name}"
-        _system_message(conversation, text)
+        _system_message(conversation, text, actor=acting_user)
         AuditLog.objects.create(
             actor=acting_user,
             action="conversation_assign",

@@ -175,10 +175,14 @@ def _queue_changed(conversation_id: int, reason: str) -> None:
     )
 
 
-def _system_message(conversation: Conversation, text: str) -> Message:
-    """An event line in the conversation ("Ravi resolved the conversation"), seen by all."""
+def _system_message(conversation: Conversation, text: str, *, actor=None) -> Message:
+    """An event line in the conversation ("Ravi resolved the conversation"), seen by all.
+
+    `actor` is who caused it (None for FlexPass's own events): stored as the sender so
+    the line is not unread for the person who did it.
+    """
     message = Message.objects.create(
-        conversation=conversation, sender=None, kind=MessageKind.SYSTEM, body=text
+        conversation=conversation, sender=actor, kind=MessageKind.SYSTEM, body=text
     )
     Conversation.objects.filter(pk=conversation.pk).update(last_message_id=message.pk)
     broadcast_on_commit(
@@ -726,7 +730,7 @@ def _set_status(
             ConversationStatus.SNOOZED: f"{actor} snoozed the conversation"
             + (f" until {timezone.localtime(snoozed_until):%d %b, %H:%M}" if snoozed_until else ""),
         }.get(status, f"{actor} moved the conversation to {label}")
-        _system_message(conversation, text)
+        _system_message(conversation, text, actor=acting_user)
         _broadcast_conversation(conversation.pk, "status")
         if conversation.is_consultation and acting_user.pk != conversation.customer_id:
             notice = _CONSULTATION_NOTICES.get(status)

@@ -26,8 +26,9 @@ from support.models import (
     Notification,
     ReadMark,
 )
+from support.payloads import message_payload
 from support.presence import presence_touch, viewing_touch
-from support.selectors import conversations_for_customer, messages_after
+from support.selectors import conversations_for_customer, messages_after, with_unread
 from support.services.notifications import preferences_update
 from support.tests.factories import agent, person
 
@@ -281,6 +282,25 @@ def test_staff_resolve_with_a_line_in_the_conversation(operator, conversation):
     assert updated.status == "resolved" and updated.resolved_at is not None
     line = conversation.messages.order_by("-id").first()
     assert (line.kind, line.body) == ("system", "Operator marked the conversation resolved")
+
+
+def test_an_event_line_is_unread_for_the_other_side_only(asha, operator, conversation):
+    # Given both sides have read everything
+    services.message_send(conversation_id=conversation.pk, sender=operator, body="On it")
+    services.conversation_read(conversation=conversation, user=asha, message_id=10**9)
+
+    # When the operator resolves the conversation
+    services.conversation_set_status(
+        conversation_id=conversation.pk, acting_user=operator, status="resolved"
+    )
+
+    # Then the line is news to Asha, not to the operator who did it; it speaks for FlexPass
+    def unread(user):
+        return with_unread(Conversation.objects.filter(pk=conversation.pk), user=user)[0].unread
+
+    assert (unread(asha), unread(operator)) == (1, 0)
+    line = conversation.messages.order_by("-id").first()
+    assert message_payload(line)["sender"] == {"id": None, "name": "FlexPass", "role": "system"}
 
 
 def test_a_customer_may_end_their_chat_but_not_snooze_it(asha, conversation):
