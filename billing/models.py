@@ -57,9 +57,10 @@ class TopUp(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)
     captured_at = models.DateTimeField(null=True, blank=True)
-    # When reconciliation last asked the gateway about this failed/expired top-up,
-    # so each run asks the ones asked least recently (see topups_reconcile).
-    late_asked_at = models.DateTimeField(null=True, blank=True)
+    # When reconciliation last asked the gateway about this top-up, so each run asks
+    # the ones asked least recently (see topups_reconcile). The column keeps its first
+    # name: renaming it would break the code still running during a deploy.
+    asked_at = models.DateTimeField(null=True, blank=True, db_column="late_asked_at")
 
     objects = TopUpQuerySet.as_manager()
 

@@ -287,35 +287,44 @@ def _reconcile_one(*, topup: TopUp, expire_before) -> str:
     return "unchanged"
 
 
+def _least_recently_asked(topups, *, limit: int, now) -> list[TopUp]:
+    """Up to `limit` of `topups`: never asked first (oldest first), then least recently
+    asked; stamped as asked now. A backlog larger than the batch rotates instead of the
+    same ones (a gateway that keeps erroring on them) being asked every run."""
+    if limit <= 0:
+        return []
+    chosen = list(topups.order_by(F("asked_at").asc(nulls_first=True), "id")[:limit])
+    TopUp.objects.filter(pk__in=[topup.pk for topup in chosen]).update(asked_at=now)
+    return chosen
+
+
 def topups_reconcile(*, now=None) -> dict[str, int]:
     """Ask the gateway about top-ups still open after TOPUP_RECONCILE_AFTER_MINUTES.
 
     Captured -> credited through the same exactly-once path; still unpaid after
     TOPUP_EXPIRE_MINUTES -> expired. Failed and expired top-ups of the last
-    TOPUP_LATE_CAPTURE_HOURS are asked too, least recently asked first, with what
-    is left of the batch: the payer may retry on the same gateway order after a
-    failed attempt, or pay after we gave up waiting, and if that webhook never
-    arrives nothing else would credit money the gateway took. Safe to run twice,
-    late or concurrently.
+    TOPUP_LATE_CAPTURE_HOURS are asked too, with what is left of the batch: the
+    payer may retry on the same gateway order after a failed attempt, or pay after
+    we gave up waiting, and if that webhook never arrives nothing else would credit
+    money the gateway took. Safe to run twice, late or concurrently.
     """
     now = now or timezone.now()
     ask_before = now - timedelta(minutes=settings.TOPUP_RECONCILE_AFTER_MINUTES)
     expire_before = now - timedelta(minutes=settings.TOPUP_EXPIRE_MINUTES)
     batch = settings.TOPUP_RECONCILE_BATCH
-    due = list(TopUp.objects.open().filter(created_at__lte=ask_before).order_by("id")[:batch])
-    late = []
-    if len(due) < batch:
-        late_since = now - timedelta(hours=settings.TOPUP_LATE_CAPTURE_HOURS)
-        late = list(
-            TopUp.objects.filter(
-                status__in=(TopUpStatus.FAILED, TopUpStatus.EXPIRED), created_at__gte=late_since
-            )
-            .filter(gateway_order_id__gt="")
-            # never asked, oldest first (nearest the end of its window), then least
-            # recently asked: a backlog larger than the batch rotates
-            .order_by(F("late_asked_at").asc(nulls_first=True), "id")[: batch - len(due)]
-        )
-        TopUp.objects.filter(pk__in=[topup.pk for topup in late]).update(late_asked_at=now)
+    due = _least_recently_asked(
+        TopUp.objects.open().filter(created_at__lte=ask_before), limit=batch, now=now
+    )
+    late_since = now - timedelta(hours=settings.TOPUP_LATE_CAPTURE_HOURS)
+    late = _least_recently_asked(
+        TopUp.objects.filter(
+            status__in=(TopUpStatus.FAILED, TopUpStatus.EXPIRED),
+            created_at__gte=late_since,
+            gateway_order_id__gt="",
+        ),
+        limit=batch - len(due),
+        now=now,
+    )
     counts: Counter[str] = Counter()
     for topup in due + late:
         counts[_reconcile_one(topup=topup, expire_before=expire_before)] += 1

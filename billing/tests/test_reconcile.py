@@ -174,3 +174,22 @@ def test_a_backlog_of_late_topups_larger_than_the_batch_is_asked_in_turn(user, s
     services.topups_reconcile()
     assert status_of(middle) == TopUpStatus.CAPTURED
     assert available(user) == 100_000
+
+
+def test_open_topups_the_gateway_keeps_no_answer_for_do_not_starve_the_rest(user, settings):
+    # given three unpaid top-ups still inside the expiry window, and room for two a run
+    oldest, middle, newest = (topup_aged(user, minutes=10) for _ in range(3))
+    settings.TOPUP_RECONCILE_BATCH = 2
+    assert services.topups_reconcile() == {"unchanged": 2}
+
+    # when the newest is paid and nobody tells us
+    pay(newest)
+
+    # then the next run asks it (not the two oldest again), and the run after the others
+    assert services.topups_reconcile() == {"captured": 1, "unchanged": 1}
+    assert status_of(newest) == TopUpStatus.CAPTURED
+    pay(oldest)
+    pay(middle)
+    services.topups_reconcile()
+    assert {status_of(oldest), status_of(middle)} == {TopUpStatus.CAPTURED}
+    assert available(user) == 150_000
