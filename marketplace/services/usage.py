@@ -184,14 +184,15 @@ def _claim(vendor_id: int, rows: list[tuple[str, int, int, datetime]], now) -> s
 
 
 def _take_all(pass_id: int, units: int, now) -> int | None:
-    """Take `units` from the pass in one conditional UPDATE; units left, or None if short."""
+    """Take `units` from the pass in one conditional UPDATE; units left, or None if short
+    (or no longer active: a refund may have revoked it since we read it)."""
     table = Pass._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET units_left = units_left - %s, updated_at = %s, "
             f"status = CASE WHEN units_left = %s THEN %s ELSE status END "
-            f"WHERE id = %s AND units_left >= %s RETURNING units_left",
-            [units, now, units, PassStatus.USED_UP, pass_id, units],
+            f"WHERE id = %s AND status = %s AND units_left >= %s RETURNING units_left",
+            [units, now, units, PassStatus.USED_UP, pass_id, PassStatus.ACTIVE, units],
         )
         row = cursor.fetchone()
     return None if row is None else row[0]
@@ -301,11 +302,16 @@ def usage_ingest(*, key: ApiKey, events: list[EventIn], now=None) -> IngestOutco
             touched.append((p, total, after, len(items)))
             continue
         # Short of units: lock, take the events in order while they fit, refuse the rest.
-        left = (
+        left, status = (
             Pass.objects.select_for_update()
             .filter(pk=pass_id)
-            .values_list("units_left", flat=True)[0]
+            .values_list("units_left", "status")[0]
         )
+        if status not in (PassStatus.ACTIVE, PassStatus.USED_UP):  # revoked or expired meanwhile
+            for i, e, _ in items:
+                results[i] = EventResult(e.event_id, REFUSED, f"pass_{status}")
+                refused_ids.append(e.event_id)
+            continue
         taken = 0
         for i, e, _ in items:
             if taken + e.units <= left:
