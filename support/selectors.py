@@ -201,14 +201,15 @@ def messages_after(
 
 
 def messages_latest(
-    *, conversation: Conversation, user, limit: int = 50
+    *, conversation: Conversation, user, before_id: int | None = None, limit: int = 50
 ) -> tuple[list[Message], bool]:
-    """The newest `limit` messages (oldest first) and whether older ones exist (page render)."""
-    rows = list(
-        Message.objects.filter(conversation=conversation, kind__in=visible_kinds(user))
-        .select_related("sender__profile")
-        .order_by("-id")[: limit + 1]
-    )
+    """The newest `limit` messages (before `before_id`, if given), oldest first, and
+    whether older ones exist: the page's first screen, and "show earlier" after it."""
+    limit = max(1, min(limit, settings.SUPPORT_HISTORY_LIMIT))
+    messages = Message.objects.filter(conversation=conversation, kind__in=visible_kinds(user))
+    if before_id is not None:
+        messages = messages.filter(id__lt=before_id)
+    rows = list(messages.select_related("sender__profile").order_by("-id")[: limit + 1])
     return list(reversed(rows[:limit])), len(rows) > limit
 
 

@@ -87,6 +87,7 @@
     this.canned = data.canned || [];
     this.ids = {};
     this.maxId = 0;
+    this.minId = 0;
     this.pending = {};
     // Sent frames the server has not acknowledged yet, by client id: all are sent again
     // when the socket (re)opens. A frame sent just before the socket died would otherwise
@@ -103,6 +104,7 @@
     this.input = root.querySelector("[data-input]");
     var self = this;
     (data.messages || []).forEach(function (message) { self.add(message, true); });
+    if (data.more) this.addEarlierButton();
     this.renderReceipts();
     this.scrollDown(true);
     this.bindComposer();
@@ -261,9 +263,50 @@
     if (message.id) {
       this.ids[message.id] = true;
       this.maxId = Math.max(this.maxId, message.id);
+      this.minId = this.minId ? Math.min(this.minId, message.id) : message.id;
     }
     var empty = this.log.querySelector(".chat-empty");
     if (empty) empty.remove();
+  };
+
+  // The page shows the newest messages; older ones come a page at a time from the
+  // messages API (?before=<first id>), the reader's place kept while they arrive.
+  Chat.prototype.addEarlierButton = function () {
+    var self = this;
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "btn-secondary chat-earlier";
+    button.dataset.testid = "chat-earlier";
+    button.textContent = "Show earlier messages";
+    button.addEventListener("click", function () { self.loadEarlier(button); });
+    this.log.insertBefore(button, this.log.firstChild);
+  };
+
+  Chat.prototype.loadEarlier = function (button) {
+    var self = this;
+    button.disabled = true;
+    button.textContent = "Loading earlier messages…";
+    fetch(this.uploadUrl + "?before=" + this.minId + "&limit=50",
+      { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(function (page) {
+        var fromBottom = self.log.scrollHeight - self.log.scrollTop;
+        page.results.forEach(function (message) { self.add(message); });
+        self.log.scrollTop = self.log.scrollHeight - fromBottom;
+        if (page.more) {
+          button.disabled = false;
+          button.textContent = "Show earlier messages";
+        } else {
+          button.remove();
+        }
+      })
+      .catch(function () {
+        button.disabled = false;
+        button.textContent = "Could not load earlier messages: try again";
+      });
   };
 
   Chat.prototype.setStatus = function (el, text) {

@@ -97,9 +97,29 @@ class ConversationUpdateIn(serializers.Serializer):
     snoozed_until = serializers.DateTimeField(required=False, allow_null=True)
 
 
+class MessageListQuery(serializers.Serializer):
+    after = serializers.IntegerField(
+        default=0, help_text="Last message id you have (0: from the start)."
+    )
+    before = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="Earliest message id you have: the newest messages before it instead "
+        "(scrolling back through history). Takes the place of `after`.",
+    )
+    limit = serializers.IntegerField(
+        required=False,
+        help_text="At most this many: 1 to 100, nearer bounds are used for values outside "
+        "(default 100 with after, 50 with before).",
+    )
+
+
 class MessageListOut(serializers.Serializer):
     results = MessageOut(many=True)
-    more = serializers.BooleanField(help_text="More follow: ask again with after=<last id>.")
+    more = serializers.BooleanField(
+        help_text="More follow: ask again with after=<last id> (with `before`: older ones "
+        "exist, ask again with before=<first id>)."
+    )
     read = serializers.DictField(
         child=serializers.IntegerField(),
         help_text='{"customer": id, "team": id}: how far each side has read.',

@@ -144,15 +144,8 @@ class MessageListApi(APIView):
 
     @extend_schema(
         operation_id="support_messages_list",
-        summary="Messages after a given id (catch-up), oldest first",
-        parameters=[
-            OpenApiParameter(
-                "after",
-                OpenApiTypes.INT,
-                description="Last message id you have (0: from the start)",
-            ),
-            OpenApiParameter("limit", OpenApiTypes.INT, description="At most this many (max 100)"),
-        ],
+        summary="Messages after a given id (catch-up), or before one (history), oldest first",
+        parameters=[s.MessageListQuery],
         responses=s.MessageListOut,
         tags=TAGS,
     )
@@ -160,14 +153,23 @@ class MessageListApi(APIView):
         conversation = selectors.conversation_access(
             user=request.user, conversation_id=conversation_id
         )
-        try:
-            after = int(request.query_params.get("after", 0))
-            limit = int(request.query_params.get("limit", 0)) or None
-        except ValueError:
-            after, limit = 0, None
-        messages, more = selectors.messages_after(
-            conversation=conversation, user=request.user, after_id=after, limit=limit
-        )
+        query = s.MessageListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        before, limit = query.validated_data.get("before"), query.validated_data.get("limit")
+        if before is not None:
+            messages, more = selectors.messages_latest(
+                conversation=conversation,
+                user=request.user,
+                before_id=before,
+                limit=limit or 50,
+            )
+        else:
+            messages, more = selectors.messages_after(
+                conversation=conversation,
+                user=request.user,
+                after_id=query.validated_data["after"],
+                limit=limit,
+            )
         return Response(
             {
                 "results": [message_payload(m, conversation) for m in messages],

@@ -114,6 +114,33 @@ def test_messages_after_an_id_for_catch_up(asha, operator, conversation):
     assert page.json()["results"][0]["sender"]["role"] == "agent"
 
 
+def test_messages_before_an_id_page_back_through_history(asha, operator, conversation):
+    # Given the opening message and five agent replies
+    for n in range(5):
+        services.message_send(conversation_id=conversation.pk, sender=operator, body=f"r{n}")
+    ids = list(conversation.messages.order_by("id").values_list("id", flat=True))
+    url = f"{BASE}{conversation.pk}/messages/"
+
+    # When Asha's app, holding the newest two, scrolls back two at a time
+    newer = api_for(asha).get(url, {"before": ids[-2], "limit": 2}).json()
+    oldest = api_for(asha).get(url, {"before": newer["results"][0]["id"], "limit": 2}).json()
+
+    # Then each page is the next older one, oldest first, until none are left
+    assert ([m["id"] for m in newer["results"]], newer["more"]) == (ids[-4:-2], True)
+    assert ([m["id"] for m in oldest["results"]], oldest["more"]) == (ids[:2], False)
+
+
+@pytest.mark.parametrize(
+    "query", [{"before": "0"}, {"before": "soon"}, {"after": "latest"}, {"limit": "ten"}]
+)
+def test_a_bad_history_query_is_a_clear_400(asha, conversation, query):
+    response = api_for(asha).get(f"{BASE}{conversation.pk}/messages/", query)
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert [error["field"] for error in response.json()["errors"]] == list(query)
+
+
 def test_starting_twice_with_one_client_id_opens_one_conversation(asha):
     client = api_for(asha)
     ask = {"subject": "Refund", "body": "Please refund FP-000012", "client_id": "m-123"}

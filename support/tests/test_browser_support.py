@@ -198,3 +198,30 @@ def test_a_message_whose_socket_died_before_the_ack_is_sent_again(
     expect(chat.locator(".pending")).to_have_count(0, timeout=15_000)
     assert lost
     assert Message.objects.filter(conversation=conversation, body="Any news?").count() == 1
+
+
+def test_a_long_conversation_shows_its_earlier_messages_on_request(
+    channels_live_server, browser, pages
+):
+    # Given a conversation of 60 messages: the page shows the newest 50
+    asha = person("Asha")
+    from support import services
+
+    conversation = services.conversation_start(customer=asha, subject="Refunds", body="m00")
+    for n in range(1, 60):
+        services.message_send(conversation_id=conversation.pk, sender=asha, body=f"m{n:02d}")
+    page = signed_in_page(browser, channels_live_server, asha)
+    pages.append(page)
+    page.goto(f"/support/c/{conversation.pk}/")
+    log = page.get_by_test_id("chat-log")
+    expect(log.locator(".msg")).to_have_count(50)
+    expect(log).not_to_contain_text("m09")
+
+    # When she asks for the earlier ones
+    log.get_by_test_id("chat-earlier").click()
+
+    # Then the first ten appear above, in order, and there is nothing more to ask for
+    expect(log.locator(".msg")).to_have_count(60)
+    bodies = log.locator(".msg-bubble").all_inner_texts()
+    assert bodies == [f"m{n:02d}" for n in range(60)]
+    expect(log.get_by_test_id("chat-earlier")).to_have_count(0)
