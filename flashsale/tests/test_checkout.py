@@ -190,6 +190,8 @@ def test_a_marketplace_plan_sells_a_real_pass_at_the_flash_price(buyer):
     assert balance(buyer) == 500_000 - 1_900
     plan.refresh_from_db()
     assert plan.price_paise == 4_900  # the plan's own price is untouched
+    # ... and it earns cashback on what was paid, pending like any purchase's
+    assert purchase.cashback.amount_paise == 95
 
 
 def test_a_hold_pays_the_price_it_was_taken_at_after_staff_change_it(item, hold_write_path):
