@@ -30,7 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import TopUpStatus
-from flashsale.errors import HoldClosed, HoldExpired, HoldNotFound, PaymentNotFound
+from flashsale.errors import HoldClosed, HoldExpired, HoldNotFound, PaymentNotFound, SaleNotLive
 from flashsale.models import FlashPayment, Hold, HoldStatus
 from flashsale.selectors import item_related, payment_access
 from flashsale.services.checkout import hold_confirm_and_pay, refuse_if_taken_off
@@ -49,8 +49,14 @@ S = OrderStatus
 
 
 def _fulfil_hold(payment: FlashPayment) -> str:
-    """FLASH_FLOW's fulfilment: confirm the hold if the capture came in time, then pay."""
+    """FLASH_FLOW's fulfilment: confirm the hold if the capture came in time, then pay.
+
+    A refusal (the hold ran out, was released, or its sale was taken off while the
+    buyer was paying by card) cancels the payment and leaves the money in the wallet.
+    """
     hold = Hold.objects.select_related(*item_related("item__")).get(pk=payment.hold_id)
+    if hold.sale_taken_off:
+        raise SaleNotLive("This sale was taken off before your UPI/card payment arrived.")
     now = timezone.now()
     paid_at = payment.topup.captured_at or now
     order = hold_confirm_and_pay(

@@ -20,10 +20,12 @@ from flashsale.models import (
     EventKind,
     FlashOrder,
     FlashPayment,
+    FlashSale,
     Hold,
     HoldStatus,
     InventoryEvent,
     SaleItem,
+    SaleStatus,
 )
 from flashsale.tests.factories import FlashSaleFactory, UserFactory, balance, fund, item_make
 from marketplace.errors import OrderNotNeeded, PriceChanged
@@ -177,6 +179,29 @@ def test_a_hold_paid_in_time_reads_as_confirmed_once_its_time_is_up(client, shor
 
     # then it is confirmed with its order, not "expired"
     assert (answer["status"], answer["order_id"]) == ("confirmed", FlashOrder.objects.get().pk)
+    assert_books_right()
+
+
+def test_a_capture_after_staff_took_the_sale_off_buys_nothing_and_stays_in_the_wallet(
+    short_buyer, hold, item
+):
+    # given a card payment opened, then the sale cancelled before its holds are voided
+    payment = services.hold_pay_mixed(user=short_buyer, hold_id=hold.pk, idempotency_key="k1")
+    FlashSale.objects.filter(pk=item.sale_id).update(status=SaleStatus.CANCELLED)
+
+    # when the card payment is captured and the buyer comes back
+    payment = come_back(payment, pay(payment))
+
+    # then nothing is bought: the held part and the card charge are in the wallet
+    assert (payment.status, steps(payment)[-2:]) == (S.CANCELLED, [S.PAID, S.CANCELLED])
+    assert payment.failure_reason == (
+        "This sale was taken off before your UPI/card payment arrived. "
+        "The payment is in your wallet."
+    )
+    assert not FlashOrder.objects.exists()
+    assert Hold.objects.get(pk=hold.pk).status == HoldStatus.ACTIVE  # the void returns it
+    assert (balance(short_buyer), reserved(short_buyer)) == (PRICE, 0)
+    assert Notification.objects.filter(user=short_buyer, kind="flash_payment_returned").exists()
     assert_books_right()
 
 
