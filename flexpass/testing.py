@@ -1,9 +1,10 @@
 """Helpers shared by the test suites (imported by tests only)."""
 
 import threading
+import time
 
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections, transaction
 
 
 def cache_clear() -> None:
@@ -50,3 +51,47 @@ def results_and_errors(outcomes: list) -> tuple[list, list]:
     """Split race()'s outcomes into what returned and what raised."""
     errors = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
     return [outcome for outcome in outcomes if not isinstance(outcome, Exception)], errors
+
+
+def wait_until_blocked_on_a_lock(timeout: float = 10.0) -> None:
+    """Until another connection to this PostgreSQL database waits on a lock."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # a fresh view each time
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the second call never waited on the first one's locks")
+
+
+def second_waits_for_first(first, second) -> tuple:
+    """One exact interleaving of two calls, every time (PostgreSQL, transactional tests).
+
+    `first` runs in a transaction left open; `second` starts in a thread and runs
+    until it waits on a lock `first` holds (having read everything before that
+    without seeing `first`'s writes); then `first` commits and `second` finishes.
+    Returns (what first returned, what second returned or raised).
+    """
+    outcome: list = [None]
+
+    def run_second() -> None:
+        try:
+            outcome[0] = second()
+        except Exception as exc:  # handed to the test, like race()
+            outcome[0] = exc
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=run_second)
+    with transaction.atomic():
+        result = first()
+        worker.start()
+        wait_until_blocked_on_a_lock()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "the second call hung"
+    return result, outcome[0]

@@ -1,12 +1,10 @@
 """The same batch posted by 10 threads at once is billed once; units never go negative."""
 
 import threading
-import time
 
 import pytest
-from django.db import connection, connections, transaction
 
-from flexpass.testing import race, results_and_errors
+from flexpass.testing import race, results_and_errors, second_waits_for_first
 from marketplace import services
 from marketplace.models import Pass, PassStatus, UsageEvent
 from marketplace.services import keys, usage
@@ -68,22 +66,6 @@ def test_distinct_batches_racing_for_few_units_never_go_below_zero(buyer):
     assert UsageEvent.objects.count() == 10
 
 
-def _wait_until_blocked_on_a_lock(timeout: float = 10.0) -> None:
-    """Until another connection of this test database waits on a row lock."""
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute("SELECT pg_stat_clear_snapshot()")  # a fresh view each time
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.02)
-    raise AssertionError("the ingest never waited on the pass's row lock")
-
-
 def test_usage_read_before_a_refund_revoked_the_pass_is_refused_after_it(buyer):
     # given a 100-unit pass, and a full refund that has revoked it but not yet committed
     vendor = VendorFactory()
@@ -93,26 +75,16 @@ def test_usage_read_before_a_refund_revoked_the_pass_is_refused_after_it(buyer):
     )
     p = Pass.objects.get()
     key = keys.api_key_create(vendor=vendor, mode="live").key
-    outcome = {}
 
-    def ingest():
-        try:
-            outcome["value"] = usage.usage_ingest(
-                key=key, events=[usage.EventIn("late", p.token, 5)]
-            )
-        finally:
-            connections.close_all()
-
-    with transaction.atomic():
-        Pass.objects.select_for_update().filter(pk=p.pk).update(status=PassStatus.REVOKED)
-        # when usage arrives: it reads the pass as active, then waits for the row
-        worker = threading.Thread(target=ingest)
-        worker.start()
-        _wait_until_blocked_on_a_lock()
-    worker.join(timeout=30)
+    # when usage arrives after the revoke but before it commits (the ingest reads the
+    # pass as active, then waits for its row)
+    _, outcome = second_waits_for_first(
+        lambda: Pass.objects.select_for_update().filter(pk=p.pk).update(status=PassStatus.REVOKED),
+        lambda: usage.usage_ingest(key=key, events=[usage.EventIn("late", p.token, 5)]),
+    )
 
     # then, once the revoke commits, the usage is refused and nothing is taken or kept
-    [result] = outcome["value"].results
+    [result] = outcome.results
     assert (result.status, result.reason) == ("refused", "pass_revoked")
     p.refresh_from_db()
     assert (p.status, p.units_left) == (PassStatus.REVOKED, 100)
