@@ -67,7 +67,7 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     search_fields = ["event_id", "raw_body"]
 
 
-class RejectForm(forms.Form):
+class ReasonForm(forms.Form):
     reason = forms.CharField(
         max_length=200,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
@@ -92,7 +92,7 @@ class WithdrawalAdmin(ReadOnlyAdmin):
     search_fields = ["user__email", "account_holder", "account_last4", "ifsc", "account_hash"]
     list_select_related = ["user", "reviewed_by"]
     date_hierarchy = "created_at"
-    actions = ["approve", "reject"]
+    actions = ["approve", "reject", "mark_returned"]
 
     @admin.display(description="Amount", ordering="amount_paise")
     def amount(self, obj):
@@ -128,33 +128,67 @@ class WithdrawalAdmin(ReadOnlyAdmin):
             lambda w: services.withdrawal_approve(withdrawal=w, acting_user=request.user),
         )
 
+    def _with_reason(self, request, queryset, *, action: str, verb: str, call, page: dict):
+        """Ask staff for the reason the user will see, then `call(withdrawal, reason)` each."""
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            self._each(request, queryset, verb, lambda w: call(w, reason))
+            return None
+        return TemplateResponse(
+            request,
+            "billing/admin/withdrawal_reason.html",
+            {
+                **self.admin_site.each_context(request),
+                **page,
+                "opts": self.model._meta,
+                "form": form,
+                "withdrawals": queryset,
+                "action": action,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
     @admin.action(
         description="Reject the selected withdrawals (asks for a reason)", permissions=["change"]
     )
     def reject(self, request, queryset):
-        form = RejectForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            reason = form.cleaned_data["reason"]
-            self._each(
-                request,
-                queryset,
-                "Rejected",
-                lambda w: services.withdrawal_reject(
-                    withdrawal=w, acting_user=request.user, reason=reason
-                ),
-            )
-            return None
-        return TemplateResponse(
+        under_review = queryset.filter(status=WithdrawalStatus.REQUESTED).count()
+        return self._with_reason(
             request,
-            "billing/admin/withdrawal_reject.html",
-            {
-                **self.admin_site.each_context(request),
+            queryset,
+            action="reject",
+            verb="Rejected",
+            call=lambda w, reason: services.withdrawal_reject(
+                withdrawal=w, acting_user=request.user, reason=reason
+            ),
+            page={
                 "title": "Reject withdrawals",
-                "opts": self.model._meta,
-                "form": form,
-                "withdrawals": queryset,
-                "under_review": queryset.filter(status=WithdrawalStatus.REQUESTED).count(),
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "lead": f"Reject {under_review} withdrawal(s) under review and release the "
+                "money back to each user's wallet.",
+                "submit": "Reject with this reason",
+            },
+        )
+
+    @admin.action(
+        description="Record that the bank returned these payouts (asks for a reason)",
+        permissions=["change"],
+    )
+    def mark_returned(self, request, queryset):
+        paid_out = queryset.filter(status=WithdrawalStatus.APPROVED).count()
+        return self._with_reason(
+            request,
+            queryset,
+            action="mark_returned",
+            verb="Returned",
+            call=lambda w, reason: services.withdrawal_return(
+                withdrawal=w, acting_user=request.user, reason=reason
+            ),
+            page={
+                "title": "Payouts returned by the bank",
+                "lead": f"Record that the bank sent back {paid_out} paid-out withdrawal(s): "
+                "each amount goes back to the user's wallet.",
+                "submit": "Record the return with this reason",
             },
         )
 

@@ -120,6 +120,7 @@ class WithdrawalStatus(models.TextChoices):
     REQUESTED = "requested", "Under review"
     APPROVED = "approved", "Paid out"
     REJECTED = "rejected", "Rejected"
+    RETURNED = "returned", "Returned by the bank"  # paid out, then bounced back
 
 
 class Withdrawal(models.Model):

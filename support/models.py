@@ -317,6 +317,7 @@ class NotificationKind(models.TextChoices):
     FLASH_PAYMENT_RETURNED = "flash_payment_returned", "Flash-sale payment returned"
     WITHDRAWAL_APPROVED = "withdrawal_approved", "Withdrawal paid out"
     WITHDRAWAL_REJECTED = "withdrawal_rejected", "Withdrawal rejected"
+    WITHDRAWAL_RETURNED = "withdrawal_returned", "Withdrawal returned by the bank"
     CHAT_REPLY = "chat_reply", "Support replies"
     CONSULTATION = "consultation", "Consultations"
     SESSION_AUTO_STOPPED = "session_auto_stopped", "Session auto-stopped"

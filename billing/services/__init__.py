@@ -2,7 +2,7 @@
 
 topups.py       topup_create, topup_confirm_return, topup_capture, topups_reconcile
 webhooks.py     webhook_receive
-withdrawals.py  withdrawal_request, withdrawal_approve, withdrawal_reject
+withdrawals.py  withdrawal_request, withdrawal_approve, withdrawal_reject, withdrawal_return
 """
 
 from billing.services.topups import (
@@ -20,6 +20,7 @@ from billing.services.withdrawals import (
     withdrawal_check_amount,
     withdrawal_reject,
     withdrawal_request,
+    withdrawal_return,
 )
 
 __all__ = [
@@ -34,5 +35,6 @@ __all__ = [
     "withdrawal_approve",
     "withdrawal_check_amount",
     "withdrawal_reject",
+    "withdrawal_return",
     "withdrawal_request",
 ]

@@ -25,11 +25,13 @@ from billing.errors import (
 )
 from billing.models import Withdrawal, WithdrawalStatus
 from flexpass.money import format_rupees
+from support.models import NotificationKind
 from support.services import notify
 from wallet.errors import IdempotencyConflict, InsufficientFunds
 from wallet.models import AccountKind, EntryKind
 from wallet.services import (
     Leg,
+    entry_post,
     money_transaction,
     platform_account,
     reservation_create,
@@ -132,15 +134,27 @@ def _same_request_or_conflict(first: Withdrawal, request: tuple) -> Withdrawal:
     return first
 
 
-def _review(*, withdrawal: Withdrawal, acting_user, status: str, reason: str) -> Withdrawal:
-    """requested -> `status`, once. The caller holds money_transaction."""
+def _review(
+    *,
+    withdrawal: Withdrawal,
+    acting_user,
+    status: str,
+    reason: str,
+    from_status: str = WithdrawalStatus.REQUESTED,
+) -> Withdrawal:
+    """`from_status` -> `status`, once. The caller holds money_transaction."""
     if acting_user is None or not acting_user.is_staff:
         raise NotAllowed("Only staff can review withdrawals.")
     now = timezone.now()
-    won = Withdrawal.objects.filter(pk=withdrawal.pk, status=WithdrawalStatus.REQUESTED).update(
+    won = Withdrawal.objects.filter(pk=withdrawal.pk, status=from_status).update(
         status=status, reviewed_by=acting_user, reviewed_at=now, reason=reason
     )
     if not won:
+        if from_status == WithdrawalStatus.APPROVED:
+            raise WithdrawalRefused(
+                f"Withdrawal #{withdrawal.pk} is not a payout that went out: "
+                "only a paid-out withdrawal can come back."
+            )
         raise WithdrawalAlreadyReviewed(f"Withdrawal #{withdrawal.pk} was already reviewed.")
     return Withdrawal.objects.select_related(
         "reservation__wallet__available", "reservation__wallet__reserved"
@@ -172,12 +186,53 @@ def withdrawal_approve(*, withdrawal: Withdrawal, acting_user) -> Withdrawal:
     return withdrawal
 
 
+def _staff_reason(reason: str, what: str) -> str:
+    reason = " ".join(str(reason or "").split())[:200]
+    if len(reason) < 3:
+        raise WithdrawalRefused(f"Say why the withdrawal {what}; the user will see it.")
+    return reason
+
+
+@money_transaction
+def withdrawal_return(*, withdrawal: Withdrawal, acting_user, reason: str) -> Withdrawal:
+    """The bank sent a payout back (a closed account, a name mismatch): paid out ->
+    returned, and the amount goes back to the user's available balance. Exactly once."""
+    reason = _staff_reason(reason, "came back")
+    withdrawal = _review(
+        withdrawal=withdrawal,
+        acting_user=acting_user,
+        status=WithdrawalStatus.RETURNED,
+        reason=reason,
+        from_status=WithdrawalStatus.APPROVED,
+    )
+    wallet = withdrawal.reservation.wallet
+    entry_post(
+        kind=EntryKind.WITHDRAWAL,
+        legs=[
+            Leg(platform_account(AccountKind.PLATFORM_PAYOUTS), -withdrawal.amount_paise),
+            Leg(wallet.available, withdrawal.amount_paise),
+        ],
+        memo=f"Withdrawal returned by the bank: {reason}"[:200],
+        category="withdrawal",
+        idempotency_key=f"withdrawal:{withdrawal.pk}:returned",
+        metadata={"withdrawal": withdrawal.pk},
+        acting_user=acting_user,
+    )
+    notify(
+        user=withdrawal.user_id,
+        kind=NotificationKind.WITHDRAWAL_RETURNED,
+        title=f"{format_rupees(withdrawal.amount_paise)} came back from your bank",
+        body=f"{reason} The money is back in your wallet.",
+        url="/billing/withdraw/",
+    )
+    logger.info("withdrawal %s returned, recorded by %s", withdrawal.pk, acting_user.pk)
+    return withdrawal
+
+
 @money_transaction
 def withdrawal_reject(*, withdrawal: Withdrawal, acting_user, reason: str) -> Withdrawal:
     """Release the reserved amount back to the user's available balance. Exactly once."""
-    reason = " ".join(str(reason or "").split())[:200]
-    if len(reason) < 3:
-        raise WithdrawalRefused("Say why the withdrawal is rejected; the user will see it.")
+    reason = _staff_reason(reason, "is rejected")
     withdrawal = _review(
         withdrawal=withdrawal,
         acting_user=acting_user,

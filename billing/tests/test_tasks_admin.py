@@ -144,6 +144,31 @@ def test_admin_reject_action_asks_for_a_reason_then_releases(admin_client, user,
     assert (available(user), reserved(user)) == (100_000, 0)
 
 
+def test_admin_records_a_payout_the_bank_returned_and_the_money_goes_back(
+    admin_client, user, staff
+):
+    from billing import services
+
+    fund(user, 100_000)
+    withdrawal = services.withdrawal_approve(withdrawal=make_withdrawal(user), acting_user=staff)
+    action = {"action": "mark_returned", "_selected_action": [withdrawal.pk]}
+
+    form = admin_client.post(CHANGELIST, action)
+    done = admin_client.post(
+        CHANGELIST, {**action, "apply": "1", "reason": "Account closed"}, follow=True
+    )
+    again = admin_client.post(
+        CHANGELIST, {**action, "apply": "1", "reason": "Account closed"}, follow=True
+    )
+
+    assert "sent back 1 paid-out withdrawal(s)" in form.content.decode()
+    withdrawal.refresh_from_db()
+    assert (withdrawal.status, withdrawal.reason) == (WithdrawalStatus.RETURNED, "Account closed")
+    assert "Returned 1 withdrawal(s)." in done.content.decode()
+    assert "only a paid-out withdrawal can come back" in again.content.decode()
+    assert (available(user), reserved(user)) == (100_000, 0)
+
+
 def test_admin_pages_render_read_only(admin_client, user):
     from billing import services
 

@@ -14,6 +14,7 @@ from billing.tests.factories import (
     new_key,
     reserved,
 )
+from support.models import Notification
 from wallet.errors import IdempotencyConflict, InsufficientFunds
 from wallet.models import AccountKind, EntryKind, JournalEntry, Reservation
 
@@ -118,6 +119,40 @@ def test_double_approve_and_approve_after_reject_are_refused(funded, staff):
     assert (available(funded), reserved(funded)) == (70_000, 0)
     one.refresh_from_db()
     assert one.status == WithdrawalStatus.APPROVED
+
+
+def test_a_payout_the_bank_returned_goes_back_to_the_wallet_once(funded, staff, client):
+    withdrawal = services.withdrawal_approve(
+        withdrawal=request_withdrawal(funded, 30_000), acting_user=staff
+    )
+    payouts_before = account_balance(AccountKind.PLATFORM_PAYOUTS)
+
+    returned = services.withdrawal_return(
+        withdrawal=withdrawal, acting_user=staff, reason="Account  closed"
+    )
+
+    assert (returned.status, returned.reason) == (WithdrawalStatus.RETURNED, "Account closed")
+    assert (available(funded), reserved(funded)) == (100_000, 0)
+    assert account_balance(AccountKind.PLATFORM_PAYOUTS) == payouts_before - 30_000
+    note = Notification.objects.get(user=funded, kind="withdrawal_returned")
+    assert note.title == "₹300.00 came back from your bank"
+    # ... once: a second return, or one for a withdrawal never paid out, changes nothing
+    entries_before = JournalEntry.objects.count()
+    with pytest.raises(WithdrawalRefused):
+        services.withdrawal_return(withdrawal=withdrawal, acting_user=staff, reason="Again")
+    under_review = request_withdrawal(funded, 10_000)
+    with pytest.raises(WithdrawalRefused):
+        services.withdrawal_return(withdrawal=under_review, acting_user=staff, reason="Bounced")
+    with pytest.raises(NotAllowed):
+        services.withdrawal_return(withdrawal=withdrawal, acting_user=funded, reason="Bounced")
+    assert JournalEntry.objects.count() == entries_before + 1  # the second request's hold
+    # ... and the statement's withdrawal filter shows the money coming back
+    client.force_login(funded)
+    lines = client.get("/wallet/", {"kind": "withdrawal"}).context["rows"]
+    assert [(row["description"], row["amount_paise"]) for row in lines][:2] == [
+        ("Withdrawal to bank •••• 9012", -10_000),
+        ("Withdrawal returned by the bank: Account closed", 30_000),
+    ]
 
 
 def test_reject_needs_a_reason_and_only_staff_review(funded, staff):

@@ -56,6 +56,9 @@ KIND_DEFAULTS: dict[str, KindDefaults] = {
     ),
     NotificationKind.WITHDRAWAL_APPROVED: KindDefaults(True, True, "A withdrawal was paid out"),
     NotificationKind.WITHDRAWAL_REJECTED: KindDefaults(True, True, "A withdrawal was rejected"),
+    NotificationKind.WITHDRAWAL_RETURNED: KindDefaults(
+        True, True, "A paid-out withdrawal came back from the bank"
+    ),
     NotificationKind.CHAT_REPLY: KindDefaults(True, True, "Support replied (email only when away)"),
     NotificationKind.CONSULTATION: KindDefaults(True, True, "Consultation requests and replies"),
     NotificationKind.SESSION_AUTO_STOPPED: KindDefaults(
