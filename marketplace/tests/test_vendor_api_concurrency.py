@@ -6,22 +6,26 @@ import pytest
 
 from flexpass.testing import race, results_and_errors, second_waits_for_first
 from marketplace import services
-from marketplace.models import Pass, PassStatus, UsageEvent
+from marketplace.models import ApiKey, Pass, PassStatus, UsageEvent
 from marketplace.services import keys, usage
 from marketplace.tests.factories import VendorFactory, fund, usage_plan
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_ten_threads_posting_the_same_batch_bill_it_once(buyer):
-    # given a 100-unit pass and a 30-event batch worth 60 units
+def usage_pass_and_key(buyer, units: int) -> tuple[Pass, ApiKey]:
+    """The buyer's `units`-unit pass, and a live API key of the vendor who sold it."""
     vendor = VendorFactory()
     fund(buyer, 100_000)
     services.pass_purchase(
-        buyer=buyer, plan=usage_plan(service__vendor=vendor, units=100), idempotency_key="k"
+        buyer=buyer, plan=usage_plan(service__vendor=vendor, units=units), idempotency_key="k"
     )
-    p = Pass.objects.get()
-    key = keys.api_key_create(vendor=vendor, mode="live").key
+    return Pass.objects.get(), keys.api_key_create(vendor=vendor, mode="live").key
+
+
+def test_ten_threads_posting_the_same_batch_bill_it_once(buyer):
+    # given a 100-unit pass and a 30-event batch worth 60 units
+    p, key = usage_pass_and_key(buyer, units=100)
     batch = [usage.EventIn(f"e{i}", p.token, 2) for i in range(30)]
 
     # when ten threads ingest it at once
@@ -40,13 +44,7 @@ def test_ten_threads_posting_the_same_batch_bill_it_once(buyer):
 
 def test_distinct_batches_racing_for_few_units_never_go_below_zero(buyer):
     # given a 10-unit pass
-    vendor = VendorFactory()
-    fund(buyer, 100_000)
-    services.pass_purchase(
-        buyer=buyer, plan=usage_plan(service__vendor=vendor, units=10), idempotency_key="k"
-    )
-    p = Pass.objects.get()
-    key = keys.api_key_create(vendor=vendor, mode="live").key
+    p, key = usage_pass_and_key(buyer, units=10)
     batches = iter([[usage.EventIn(f"t{t}-{i}", p.token, 1) for i in range(3)] for t in range(10)])
     lock = threading.Lock()
 
@@ -68,13 +66,7 @@ def test_distinct_batches_racing_for_few_units_never_go_below_zero(buyer):
 
 def test_usage_read_before_a_refund_revoked_the_pass_is_refused_after_it(buyer):
     # given a 100-unit pass, and a full refund that has revoked it but not yet committed
-    vendor = VendorFactory()
-    fund(buyer, 100_000)
-    services.pass_purchase(
-        buyer=buyer, plan=usage_plan(service__vendor=vendor, units=100), idempotency_key="k"
-    )
-    p = Pass.objects.get()
-    key = keys.api_key_create(vendor=vendor, mode="live").key
+    p, key = usage_pass_and_key(buyer, units=100)
 
     # when usage arrives after the revoke but before it commits (the ingest reads the
     # pass as active, then waits for its row)
