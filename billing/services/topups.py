@@ -191,7 +191,10 @@ def _fail(*, topup: TopUp, reason: str) -> bool:
     """Open -> FAILED. A later capture on the same order still wins (see CAPTURABLE)."""
     return bool(
         TopUp.objects.filter(pk=topup.pk, status__in=OPEN).update(
-            status=TopUpStatus.FAILED, failure_reason=reason[:200], updated_at=timezone.now()
+            status=TopUpStatus.FAILED,
+            failure_reason=reason[:200],
+            updated_at=timezone.now(),
+            asked_at=None,  # first in line among the late ones, not last
         )
     )
 
@@ -210,6 +213,7 @@ def _expire(*, topup: TopUp) -> bool:
             status=TopUpStatus.EXPIRED,
             failure_reason="Not paid in time.",
             updated_at=timezone.now(),
+            asked_at=None,  # first in line among the late ones, not last
         )
     )
 

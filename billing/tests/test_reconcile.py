@@ -193,3 +193,22 @@ def test_open_topups_the_gateway_keeps_no_answer_for_do_not_starve_the_rest(user
     services.topups_reconcile()
     assert {status_of(oldest), status_of(middle)} == {TopUpStatus.CAPTURED}
     assert available(user) == 150_000
+
+
+def test_a_topup_just_expired_is_first_in_line_for_late_captures(user, settings):
+    # given two expired top-ups already asked about, and an open one asked while open
+    asked = [topup_aged(user, minutes=40) for _ in range(2)]
+    assert services.topups_reconcile() == {"expired": 2}
+    assert services.topups_reconcile() == {"unchanged": 2}  # asked as late ones
+    fresh = topup_aged(user, minutes=20)
+    settings.TOPUP_RECONCILE_BATCH = 1
+    assert services.topups_reconcile() == {"unchanged": 1}  # the open one, still in its window
+
+    # when it expires unpaid, and the payer pays the same order after all
+    TopUp.objects.filter(pk=fresh.pk).update(created_at=timezone.now() - timedelta(minutes=40))
+    assert services.topups_reconcile() == {"expired": 1}
+    pay(fresh)
+
+    # then the next run asks it first, not after the ones asked before it
+    assert services.topups_reconcile() == {"captured": 1}
+    assert [status_of(t) for t in asked] == [TopUpStatus.EXPIRED] * 2
