@@ -88,10 +88,13 @@ def second_waits_for_first(first, second) -> tuple:
             connections.close_all()
 
     worker = threading.Thread(target=run_second)
-    with transaction.atomic():
-        result = first()
-        worker.start()
-        wait_until_blocked_on_a_lock()
-    worker.join(timeout=60)
+    try:
+        with transaction.atomic():
+            result = first()
+            worker.start()
+            wait_until_blocked_on_a_lock()
+    finally:  # never leave the thread on a connection while the test tears down
+        if worker.is_alive():
+            worker.join(timeout=60)
     assert not worker.is_alive(), "the second call hung"
     return result, outcome[0]

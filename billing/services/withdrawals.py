@@ -134,28 +134,24 @@ def _same_request_or_conflict(first: Withdrawal, request: tuple) -> Withdrawal:
     return first
 
 
-def _review(
-    *,
-    withdrawal: Withdrawal,
-    acting_user,
-    status: str,
-    reason: str,
-    from_status: str = WithdrawalStatus.REQUESTED,
-) -> Withdrawal:
-    """`from_status` -> `status`, once. The caller holds money_transaction."""
-    if acting_user is None or not acting_user.is_staff:
-        raise NotAllowed("Only staff can review withdrawals.")
+def _review(*, withdrawal: Withdrawal, acting_user, status: str, reason: str) -> Withdrawal:
+    """requested -> `status`, once. The caller holds money_transaction."""
+    _staff_only(acting_user)
     now = timezone.now()
-    won = Withdrawal.objects.filter(pk=withdrawal.pk, status=from_status).update(
+    won = Withdrawal.objects.filter(pk=withdrawal.pk, status=WithdrawalStatus.REQUESTED).update(
         status=status, reviewed_by=acting_user, reviewed_at=now, reason=reason
     )
     if not won:
-        if from_status == WithdrawalStatus.APPROVED:
-            raise WithdrawalRefused(
-                f"Withdrawal #{withdrawal.pk} is not a payout that went out: "
-                "only a paid-out withdrawal can come back."
-            )
         raise WithdrawalAlreadyReviewed(f"Withdrawal #{withdrawal.pk} was already reviewed.")
+    return _reloaded(withdrawal)
+
+
+def _staff_only(acting_user) -> None:
+    if acting_user is None or not acting_user.is_staff:
+        raise NotAllowed("Only staff can review withdrawals.")
+
+
+def _reloaded(withdrawal: Withdrawal) -> Withdrawal:
     return Withdrawal.objects.select_related(
         "reservation__wallet__available", "reservation__wallet__reserved"
     ).get(pk=withdrawal.pk)
@@ -198,13 +194,18 @@ def withdrawal_return(*, withdrawal: Withdrawal, acting_user, reason: str) -> Wi
     """The bank sent a payout back (a closed account, a name mismatch): paid out ->
     returned, and the amount goes back to the user's available balance. Exactly once."""
     reason = _staff_reason(reason, "came back")
-    withdrawal = _review(
-        withdrawal=withdrawal,
-        acting_user=acting_user,
-        status=WithdrawalStatus.RETURNED,
-        reason=reason,
-        from_status=WithdrawalStatus.APPROVED,
+    _staff_only(acting_user)
+    # Who approved the payout, and when, stay on the row; the entry records who
+    # recorded the return (acting_user) and when.
+    won = Withdrawal.objects.filter(pk=withdrawal.pk, status=WithdrawalStatus.APPROVED).update(
+        status=WithdrawalStatus.RETURNED, reason=reason
     )
+    if not won:
+        raise WithdrawalRefused(
+            f"Withdrawal #{withdrawal.pk} is not a payout that went out: "
+            "only a paid-out withdrawal can come back."
+        )
+    withdrawal = _reloaded(withdrawal)
     wallet = withdrawal.reservation.wallet
     entry_post(
         kind=EntryKind.WITHDRAWAL,

@@ -132,6 +132,7 @@ def test_a_payout_the_bank_returned_goes_back_to_the_wallet_once(funded, staff, 
     )
 
     assert (returned.status, returned.reason) == (WithdrawalStatus.RETURNED, "Account closed")
+    assert (returned.reviewed_by, returned.reviewed_at) == (staff, withdrawal.reviewed_at)
     assert (available(funded), reserved(funded)) == (100_000, 0)
     assert account_balance(AccountKind.PLATFORM_PAYOUTS) == payouts_before - 30_000
     note = Notification.objects.get(user=funded, kind="withdrawal_returned")
