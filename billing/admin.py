@@ -128,12 +128,17 @@ class WithdrawalAdmin(ReadOnlyAdmin):
             lambda w: services.withdrawal_approve(withdrawal=w, acting_user=request.user),
         )
 
-    def _with_reason(self, request, queryset, *, action: str, verb: str, call, page: dict):
-        """Ask staff for the reason the user will see, then `call(withdrawal, reason)` each."""
+    def _with_reason(self, request, queryset, *, action: str, verb: str, service, page: dict):
+        """Ask staff for the reason the user will see, then run `service` on each withdrawal."""
         form = ReasonForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
             reason = form.cleaned_data["reason"]
-            self._each(request, queryset, verb, lambda w: call(w, reason))
+            self._each(
+                request,
+                queryset,
+                verb,
+                lambda w: service(withdrawal=w, acting_user=request.user, reason=reason),
+            )
             return None
         return TemplateResponse(
             request,
@@ -159,9 +164,7 @@ class WithdrawalAdmin(ReadOnlyAdmin):
             queryset,
             action="reject",
             verb="Rejected",
-            call=lambda w, reason: services.withdrawal_reject(
-                withdrawal=w, acting_user=request.user, reason=reason
-            ),
+            service=services.withdrawal_reject,
             page={
                 "title": "Reject withdrawals",
                 "lead": f"Reject {under_review} withdrawal(s) under review and release the "
@@ -181,9 +184,7 @@ class WithdrawalAdmin(ReadOnlyAdmin):
             queryset,
             action="mark_returned",
             verb="Returned",
-            call=lambda w, reason: services.withdrawal_return(
-                withdrawal=w, acting_user=request.user, reason=reason
-            ),
+            service=services.withdrawal_return,
             page={
                 "title": "Payouts returned by the bank",
                 "lead": f"Record that the bank sent back {paid_out} paid-out withdrawal(s): "
